@@ -224,6 +224,8 @@ Status Informer::watchOnce(bool* gone) {
   options.label_selector = options_.label_selector;
   options.field_selector = options_.field_selector;
   options.timeout = options_.watch_timeout;
+  if (options_.before_watch) options_.before_watch();
+  if (stopping_) return Status::success();
   watches_++;
   auto ended = client_.watch(
       options_.resource, options_.ns, options,

@@ -58,7 +58,17 @@ Error invalid(std::string_view origin, std::string_view detail) {
                    "kubeconfig " + std::string(origin) + ": " + std::string(detail));
 }
 
+// Kubeconfigs, certificates and tokens are small; a bound keeps a path to a device or a huge
+// file from hanging or exhausting the loader.
+constexpr int64_t kMaxFileBytes = 4 << 20;
+
 Result<std::string> readWholeFile(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    return makeError(ErrorKind::kInvalid, "cannot read " + path + ": " + strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return makeError(ErrorKind::kInvalid, path + " is not a regular file");
+  if (st.st_size > kMaxFileBytes) return makeError(ErrorKind::kInvalid, path + " is too large");
   std::ifstream in(path, std::ios::binary);
   if (!in) return makeError(ErrorKind::kInvalid, "cannot read " + path + ": " + strerror(errno));
   std::ostringstream out;
