@@ -1,0 +1,121 @@
+#include "serviceuser/controller.h"
+
+#include "common/log.h"
+#include "serviceuser/secret_shape.h"
+
+namespace su::serviceuser {
+namespace {
+
+kube::InformerOptions informerOptions(const kube::Resource& r, const std::string& ns) {
+  kube::InformerOptions o;
+  o.resource = r;
+  o.ns = r.namespaced ? ns : "";
+  o.transform = kube::stripManagedFields;
+  return o;
+}
+
+kube::InformerOptions secretOptions(const std::string& ns) {
+  kube::InformerOptions o = informerOptions(kube::kSecrets, ns);
+  o.label_selector = std::string(kManagedByLabel) + "=" + kManagedByValue;
+  o.transform = digestSecretData;
+  return o;
+}
+
+}  // namespace
+
+Controller::Controller(kube::Client& client, const Clock& clock, ControllerOptions options)
+    : client_(client),
+      clock_(clock),
+      options_(std::move(options)),
+      serviceusers_(client, informerOptions(kServiceUsers, options_.namespace_name)),
+      secrets_(client, secretOptions(options_.namespace_name)),
+      issuers_(client, informerOptions(kDigiCertIssuers, options_.namespace_name)),
+      cluster_issuers_(client, informerOptions(kClusterDigiCertIssuers, "")),
+      queue_(kube::WorkQueueOptions{.name = kControllerName}),
+      events_(client, kube::EventRecorderOptions{.controller = "identity.serviceuser.dev/operator",
+                                                 .instance = options_.instance}),
+      resolver_(client, issuers_, cluster_issuers_, clock, options_.issuers),
+      reconciler_(client, serviceusers_, secrets_, resolver_, events_, clock, options_.reconciler) {
+  auto enqueue = [this](const std::string& key, const json::Json&) { queue_.add(key); };
+  serviceusers_.setHandlers({.on_add = enqueue,
+                             .on_update = [this](const std::string& key, const json::Json&,
+                                                 const json::Json&) { queue_.add(key); },
+                             .on_delete = enqueue});
+  auto owner = [this](const std::string&, const json::Json& s) { enqueueOwner(s); };
+  secrets_.setHandlers({.on_add = owner,
+                        .on_update = [this](const std::string&, const json::Json&,
+                                            const json::Json& s) { enqueueOwner(s); },
+                        .on_delete = owner});
+  for (bool cluster : {false, true}) {
+    auto users = [this, cluster](const std::string&, const json::Json& i) {
+      enqueueUsersOf(i, cluster);
+    };
+    (cluster ? cluster_issuers_ : issuers_)
+        .setHandlers(
+            {.on_add = users,
+             .on_update = [this, cluster](const std::string&, const json::Json&,
+                                          const json::Json& i) { enqueueUsersOf(i, cluster); },
+             .on_delete = users});
+  }
+}
+
+Controller::~Controller() { stop(); }
+
+void Controller::start() {
+  for (kube::Informer* i : {&issuers_, &cluster_issuers_, &secrets_, &serviceusers_}) i->start();
+  workers_ = std::make_unique<kube::WorkerPool>(
+      queue_, options_.workers,
+      [this](const std::string& key) { return reconciler_.reconcile(key); });
+}
+
+bool Controller::synced() const {
+  return serviceusers_.hasSynced() && secrets_.hasSynced() && issuers_.hasSynced() &&
+         cluster_issuers_.hasSynced();
+}
+
+bool Controller::waitForSync(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (kube::Informer* i : {&issuers_, &cluster_issuers_, &secrets_, &serviceusers_}) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !i->waitForSync(left)) return false;
+  }
+  return true;
+}
+
+void Controller::stop() {
+  if (workers_) {
+    workers_->stop();
+    workers_.reset();
+  }
+  for (kube::Informer* i : {&serviceusers_, &secrets_, &issuers_, &cluster_issuers_}) i->stop();
+  events_.flush(std::chrono::seconds(5));
+}
+
+void Controller::enqueueOwner(const json::Json& secret) {
+  const json::Json* refs = json::at(secret, {"metadata", "ownerReferences"});
+  if (refs == nullptr || !refs->is_array()) return;
+  for (const json::Json& ref : *refs) {
+    if (json::getString(ref, "kind").value_or("") == "ServiceUser" &&
+        json::getString(ref, "apiVersion").value_or("").rfind(kGroup, 0) == 0) {
+      queue_.add(json::stringAt(secret, {"metadata", "namespace"}) + "/" +
+                 json::getString(ref, "name").value_or(""));
+    }
+  }
+}
+
+void Controller::enqueueUsersOf(const json::Json& issuer, bool cluster) {
+  std::string name = json::stringAt(issuer, {"metadata", "name"});
+  std::string ns = json::stringAt(issuer, {"metadata", "namespace"});
+  for (const kube::ObjectPtr& su : serviceusers_.list()) {
+    const json::Json* ref = json::at(*su, {"spec", "issuerRef"});
+    if (ref == nullptr || json::getString(*ref, "name").value_or("") != name) continue;
+    bool wants_cluster =
+        json::getString(*ref, "kind").value_or("DigiCertIssuer") == "ClusterDigiCertIssuer";
+    if (wants_cluster != cluster) continue;
+    if (!cluster && json::stringAt(*su, {"metadata", "namespace"}) != ns) continue;
+    queue_.add(kube::objectKey(*su));
+  }
+}
+
+}  // namespace su::serviceuser

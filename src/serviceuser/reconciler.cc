@@ -1,0 +1,301 @@
+
+#include <atomic>
+#include <random>
+
+#include "common/log.h"
+#include "serviceuser/controller_metrics.h"
+#include "serviceuser/naming.h"
+#include "serviceuser/reconciler_pass.h"
+#include "serviceuser/schedule.h"
+#include "serviceuser/status_update.h"
+
+namespace su::serviceuser {
+
+namespace {
+
+std::string newReconcileId() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t seed = std::random_device{}();
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%08llx",
+                static_cast<unsigned long long>((seed << 20) ^ counter.fetch_add(1)));
+  return buf;
+}
+
+bool changesRemote(StepKind kind) {
+  switch (kind) {
+    case StepKind::kCreate:
+    case StepKind::kRetireStranded:
+    case StepKind::kUpdateIdentity:
+    case StepKind::kIssueCertificate:
+    case StepKind::kRetirePredecessor:
+    case StepKind::kFinalize:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool userMustFix(ErrorKind kind) {
+  return kind == ErrorKind::kInvalid || kind == ErrorKind::kForbidden ||
+         kind == ErrorKind::kUnauthorized;
+}
+
+std::chrono::milliseconds until(TimePoint now, TimePoint when, std::chrono::seconds cap) {
+  auto d = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+  if (d < std::chrono::seconds(1)) d = std::chrono::seconds(1);
+  return std::min<std::chrono::milliseconds>(d, cap);
+}
+
+}  // namespace
+
+Reconciler::Reconciler(kube::Client& client, kube::Informer& serviceusers, kube::Informer& secrets,
+                       AccountManagerSource& managers, kube::EventRecorder& events,
+                       const Clock& clock, ReconcilerOptions options)
+    : client_(client),
+      serviceusers_(serviceusers),
+      secrets_(secrets),
+      managers_(managers),
+      events_(events),
+      clock_(clock),
+      options_(options) {}
+
+kube::Outcome Reconciler::reconcile(const std::string& key) {
+  auto started = std::chrono::steady_clock::now();
+  kube::ObjectPtr cached = serviceusers_.get(key);
+  if (!cached) return kube::Outcome::done();  // deleted; its finalizer already ran
+
+  Pass pass;
+  pass.reconcile_id = newReconcileId();
+  pass.object = *cached;
+  pass.now = clock_.now();
+  auto parsed = parseServiceUser(pass.object);
+  if (!parsed) {
+    pass.su.meta = parseMeta(pass.object);
+    pass.su.status =
+        parseStatus(json::at(pass.object, {"status"}) ? *json::at(pass.object, {"status"})
+                                                      : json::Json::object());
+    pass.next = pass.su.status;
+    pass.health = {"InvalidSpec", parsed.error().message, ""};
+    event(pass, kube::EventType::kWarning, "InvalidSpec", "Validate", parsed.error().message);
+    setConditions(pass.next, pass.su, pass.health, pass.now);
+    (void)writeStatus(pass);
+    return kube::Outcome::done();
+  }
+  pass.su = std::move(parsed).value();
+
+  auto observed = observe(pass, false);
+  Step step = observed ? decide(pass.obs) : Step{};
+  if (observed && changesRemote(step.kind)) {
+    // Act on what the API server holds now, never on a cache that may lag our own last write.
+    observed = observe(pass, true);
+    if (observed) step = decide(pass.obs);
+  }
+
+  kube::Outcome outcome;
+  std::string result = "done";
+  if (!observed) {
+    outcome = afterError(pass, observed.error());
+    result = "error";
+  } else {
+    pass.next = pass.su.status;
+    auto executed = execute(pass, step);
+    outcome = executed ? executed.value() : afterError(pass, executed.error());
+    if (!executed) result = executed.error().kind == ErrorKind::kConflict ? "conflict" : "error";
+  }
+
+  if (!pass.object_gone) {
+    if (!observed) pass.next = pass.su.status;
+    setConditions(pass.next, pass.su, pass.health, pass.now);
+    Status written = writeStatus(pass);
+    if (!written) {
+      result = written.error().kind == ErrorKind::kConflict ? "conflict" : "error";
+      outcome = written.error().kind == ErrorKind::kConflict
+                    ? kube::Outcome::after(std::chrono::milliseconds(200))
+                    : kube::Outcome::backoff();
+    }
+  }
+  if (result == "done" && outcome.kind != kube::Outcome::Kind::kDone &&
+      step.kind != StepKind::kWait) {
+    result = "requeue";
+  }
+
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ControllerMetrics::get().reconciles.labels({result}).inc();
+  ControllerMetrics::get().reconcile_seconds.labels({stepName(step.kind)}).observe(seconds);
+  log::info("reconciled", {{"controller", kControllerName},
+                           {"reconcile_id", pass.reconcile_id},
+                           {"namespace", pass.su.meta.namespace_name},
+                           {"name", pass.su.meta.name},
+                           {"revision", pass.next.revision},
+                           {"step", stepName(step.kind)},
+                           {"result", result},
+                           {"duration_ms", static_cast<int64_t>(seconds * 1000)}});
+  return outcome;
+}
+
+Status Reconciler::observe(Pass& pass, bool live) {
+  if (live) {
+    auto fresh = client_.get(kServiceUsers, pass.su.meta.namespace_name, pass.su.meta.name);
+    if (!fresh) return fresh.error();
+    auto parsed = parseServiceUser(*fresh);
+    if (!parsed) return parsed.error();
+    pass.object = std::move(fresh).value();
+    pass.su = std::move(parsed).value();
+  }
+  Observation& o = pass.obs;
+  o = Observation{};
+  o.su = &pass.su;
+  o.now = pass.now;
+
+  auto manager = managers_.forServiceUser(pass.su);
+  if (!manager && !userMustFix(manager.error().kind) &&
+      manager.error().kind != ErrorKind::kNotFound) {
+    return manager.error();
+  }
+  pass.manager = manager ? manager.value() : nullptr;
+  if (!manager) o.issuer_problem = manager.error().message;
+
+  std::string secret_key = pass.su.meta.namespace_name + "/" + pass.su.spec.secret_name;
+  kube::ObjectPtr cached = live ? nullptr : secrets_.get(secret_key);
+  if (cached) {
+    o.secret = viewSecret(pass.su, cached.get());
+  } else {
+    // The cache says missing (or a live view is wanted): only the API server can confirm it.
+    auto secret =
+        client_.get(kube::kSecrets, pass.su.meta.namespace_name, pass.su.spec.secret_name);
+    if (!secret && secret.error().kind != ErrorKind::kNotFound) return secret.error();
+    o.secret = viewSecret(pass.su, secret ? &secret.value() : nullptr);
+  }
+
+  if (pass.su.status.pending && pass.manager) {
+    auto found = pass.manager->findByFriendlyName(pass.su.status.pending->friendly_name);
+    if (!found) return found.error();
+    o.pending_lookup = found.value();
+  }
+  if (pass.su.status.current && pass.manager && !pass.su.meta.deleting &&
+      identityCheckDue(pass.su.meta.uid)) {
+    auto remote = pass.manager->getServiceUser(pass.su.status.current->id);
+    if (remote) {
+      o.current_remote_status = remote->status;
+    } else if (remote.error().kind == ErrorKind::kNotFound) {
+      o.current_remote_status = digicert::UserStatus::kDeleted;
+    } else {
+      forgetChecks(pass.su.meta.uid);  // look again on the next pass
+    }
+  }
+  return Status::success();
+}
+
+Result<kube::Outcome> Reconciler::execute(Pass& pass, const Step& step) {
+  switch (step.kind) {
+    case StepKind::kAddFinalizer:
+      return addFinalizer(pass);
+    case StepKind::kReport:
+      pass.health.problem_reason = step.reason;
+      pass.health.problem_message = step.message;
+      if (pass.su.status.condition("Degraded") == nullptr ||
+          pass.su.status.condition("Degraded")->reason != step.reason) {
+        event(pass, kube::EventType::kWarning, step.reason, "Reconcile", step.message);
+      }
+      return kube::Outcome::after(until(pass.now, *step.wake_at, options_.max_wait));
+    case StepKind::kJournal:
+      return journal(pass, step);
+    case StepKind::kCreate:
+      return create(pass);
+    case StepKind::kAdopt:
+      return adopt(pass);
+    case StepKind::kRetireStranded:
+      return retireStranded(pass, step);
+    case StepKind::kUpdateIdentity:
+      return updateIdentity(pass);
+    case StepKind::kIssueCertificate:
+      return issueCertificate(pass);
+    case StepKind::kRetirePredecessor:
+      return retirePredecessor(pass);
+    case StepKind::kSyncSecretMetadata:
+      return syncSecretMetadata(pass);
+    case StepKind::kFinalize:
+      return finalize(pass);
+    case StepKind::kWait:
+      return wait(pass, step);
+  }
+  return kube::Outcome::done();
+}
+
+kube::Outcome Reconciler::wait(Pass& pass, const Step& step) {
+  const auto& current = pass.su.status.current;
+  if (current) {
+    if (auto end = parseDate(current->end_date)) {
+      auto seconds =
+          std::chrono::duration_cast<std::chrono::seconds>(endOfDay(*end).time_since_epoch());
+      ControllerMetrics::get()
+          .identity_end.labels({pass.su.meta.namespace_name, pass.su.meta.name})
+          .set(static_cast<double>(seconds.count()));
+    }
+  }
+  TimePoint wake = pass.now + options_.identity_check_interval;
+  if (step.wake_at && *step.wake_at < wake) wake = *step.wake_at;
+  return kube::Outcome::after(until(pass.now, wake, options_.max_wait));
+}
+
+Status Reconciler::writeStatus(Pass& pass) {
+  if (pass.next == pass.su.status) return Status::success();
+  json::Json object = pass.object;
+  object["status"] = statusToJson(pass.next);
+  object.erase("spec");  // the status subresource ignores spec; never send it back
+  auto written = client_.updateStatus(kServiceUsers, object);
+  if (!written) return written.error();
+  pass.object = std::move(written).value();
+  pass.su.status = pass.next;
+  pass.su.meta.resource_version = json::stringAt(pass.object, {"metadata", "resourceVersion"});
+  return Status::success();
+}
+
+kube::Outcome Reconciler::afterError(Pass& pass, const Error& error) {
+  log::debug("step failed", {{"controller", kControllerName},
+                             {"reconcile_id", pass.reconcile_id},
+                             {"namespace", pass.su.meta.namespace_name},
+                             {"name", pass.su.meta.name},
+                             {"error", error.describe()}});
+  if (error.kind == ErrorKind::kConflict) {
+    return kube::Outcome::after(std::chrono::milliseconds(200));
+  }
+  if (userMustFix(error.kind)) {
+    pass.health.problem_reason = "RemoteRejected";
+    pass.health.problem_message = "DigiCert ONE refused the request: " + error.describe();
+    event(pass, kube::EventType::kWarning, "RemoteRejected", "Reconcile",
+          pass.health.problem_message);
+    return kube::Outcome::after(std::chrono::minutes(5));
+  }
+  pass.health.transient_error = error.describe();
+  if (error.retry_after) {
+    return kube::Outcome::after(
+        std::max<std::chrono::milliseconds>(*error.retry_after, std::chrono::milliseconds(100)));
+  }
+  return kube::Outcome::backoff();
+}
+
+void Reconciler::event(const Pass& pass, kube::EventType type, const std::string& reason,
+                       const std::string& action, const std::string& note) {
+  events_.record(kube::ObjectReference::of(pass.object), type, reason, action, note);
+}
+
+bool Reconciler::identityCheckDue(const std::string& uid) {
+  std::lock_guard lock(checks_mu_);
+  auto now = clock_.now();
+  auto it = last_identity_check_.find(uid);
+  if (it != last_identity_check_.end() && now - it->second < options_.identity_check_interval) {
+    return false;
+  }
+  last_identity_check_[uid] = now;
+  return true;
+}
+
+void Reconciler::forgetChecks(const std::string& uid) {
+  std::lock_guard lock(checks_mu_);
+  last_identity_check_.erase(uid);
+}
+
+}  // namespace su::serviceuser

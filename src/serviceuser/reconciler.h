@@ -1,0 +1,92 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "kube/events.h"
+#include "kube/informer.h"
+#include "kube/rest_client.h"
+#include "kube/work_queue.h"
+#include "serviceuser/decision.h"
+#include "serviceuser/issuers.h"
+#include "serviceuser/secret_shape.h"
+
+namespace su::serviceuser {
+
+inline constexpr const char* kControllerName = "serviceuser";
+
+struct ReconcilerOptions {
+  // How often the current identity is checked remotely (disabled, deleted or expired out of band).
+  std::chrono::seconds identity_check_interval{std::chrono::minutes(10)};
+  // How long a deletion may wait for DigiCert ONE before it finishes anyway and records what it
+  // left behind.
+  std::chrono::seconds deletion_timeout{std::chrono::minutes(5)};
+  // The longest sleep between two looks at a ServiceUser with nothing to do.
+  std::chrono::seconds max_wait{std::chrono::hours(1)};
+};
+
+// One pass over one ServiceUser: observe, decide one step, carry it out, record it. Every pass
+// makes at most one remote change and then the write that records it, so a kill at any moment
+// leaves a state the next pass resolves.
+class Reconciler {
+ public:
+  Reconciler(kube::Client& client, kube::Informer& serviceusers, kube::Informer& secrets,
+             AccountManagerSource& managers, kube::EventRecorder& events, const Clock& clock,
+             ReconcilerOptions options);
+
+  kube::Outcome reconcile(const std::string& key);
+
+  // The state of one pass (reconciler_pass.h); only the reconciler's own files see inside.
+  struct Pass;
+
+ private:
+  // Makes the Secret to write from the live one (null when absent); nullopt: nothing to write.
+  using SecretBuilder = std::function<std::optional<json::Json>(json::Json* live)>;
+
+  Status observe(Pass& pass, bool live);
+  Result<kube::Outcome> execute(Pass& pass, const Step& step);
+
+  Result<kube::Outcome> addFinalizer(Pass& pass);
+  Result<kube::Outcome> journal(Pass& pass, const Step& step);
+  Result<kube::Outcome> create(Pass& pass);
+  Result<kube::Outcome> adopt(Pass& pass);
+  Result<kube::Outcome> retireStranded(Pass& pass, const Step& step);
+  Result<kube::Outcome> updateIdentity(Pass& pass);
+  Result<kube::Outcome> issueCertificate(Pass& pass);
+  Result<kube::Outcome> retirePredecessor(Pass& pass);
+  Result<kube::Outcome> syncSecretMetadata(Pass& pass);
+  Result<kube::Outcome> finalize(Pass& pass);
+  Status releaseSecret(Pass& pass);
+  Status deleteSecret(Pass& pass);
+  Result<kube::Outcome> removeFinalizer(Pass& pass);
+  kube::Outcome wait(Pass& pass, const Step& step);
+
+  Status deliver(Pass& pass, const digicert::ServiceUser& created, SecretString token);
+  Status retire(Pass& pass, const std::string& id, const std::string& name, bool deleted_su);
+  Status writeSecret(const ServiceUser& su, const SecretBuilder& build);
+  Status writeStatus(Pass& pass);
+  kube::Outcome afterError(Pass& pass, const Error& error);
+  void event(const Pass& pass, kube::EventType type, const std::string& reason,
+             const std::string& action, const std::string& note);
+  bool identityCheckDue(const std::string& uid);
+  void forgetChecks(const std::string& uid);
+
+  kube::Client& client_;
+  kube::Informer& serviceusers_;
+  kube::Informer& secrets_;
+  AccountManagerSource& managers_;
+  kube::EventRecorder& events_;
+  const Clock& clock_;
+  ReconcilerOptions options_;
+
+  std::mutex checks_mu_;
+  std::map<std::string, TimePoint> last_identity_check_;  // by ServiceUser UID
+};
+
+}  // namespace su::serviceuser

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "serviceuser/reconciler.h"
+#include "serviceuser/status_update.h"
+
+namespace su::serviceuser {
+
+// What one reconcile pass carries from step to step. Private to the reconciler's files.
+struct Reconciler::Pass {
+  std::string reconcile_id;
+  json::Json object;  // the ServiceUser as last read or written
+  ServiceUser su;
+  TimePoint now;
+  std::shared_ptr<digicert::AccountManager> manager;  // null when the issuer is not usable
+  Observation obs;
+  ServiceUserStatus next;  // the status to record
+  Health health;
+  bool object_gone = false;  // the finalizer was removed: nothing more to write
+};
+
+}  // namespace su::serviceuser
