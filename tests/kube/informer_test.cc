@@ -1,0 +1,134 @@
+// Informers against the shared API server: what handlers see, the cache and its indexes.
+#include "kube/informer.h"
+
+#include <gtest/gtest.h>
+
+#include "kube/informer_recorder.h"
+#include "kube/kube_fixture.h"
+
+namespace su::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::adminClient;
+using testing::configMap;
+using testing::eventually;
+
+InformerOptions configMapsIn(const std::string& ns) {
+  InformerOptions options;
+  options.resource = kConfigMaps;
+  options.ns = ns;
+  options.backoff_base = 100ms;
+  options.backoff_cap = 1s;
+  return options;
+}
+
+TEST(Informer, HandsOutAddsUpdatesAndDeletesAsKeys) {
+  Client& client = adminClient();
+  std::string ns = testing::freshNamespace("inf");
+  ASSERT_TRUE(client.create(kConfigMaps, configMap(ns, "early", {{"v", "0"}})).ok());
+
+  testing::HandlerRecorder recorder;
+  Informer informer(client, configMapsIn(ns));
+  informer.setHandlers(recorder.handlers());
+  EXPECT_FALSE(informer.hasSynced());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(20s));
+  EXPECT_TRUE(recorder.saw("add " + ns + "/early"));
+  ASSERT_NE(informer.get(ns + "/early"), nullptr);
+
+  auto created = client.create(kConfigMaps, configMap(ns, "late", {{"v", "1"}}));
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(eventually([&] { return recorder.saw("add " + ns + "/late"); }));
+
+  Json changed = *created;
+  changed["data"]["v"] = "2";
+  ASSERT_TRUE(client.update(kConfigMaps, changed).ok());
+  ASSERT_TRUE(eventually([&] { return recorder.dataOf(ns + "/late") == Json({{"v", "2"}}); }));
+  EXPECT_TRUE(recorder.saw("update " + ns + "/late"));
+
+  ASSERT_TRUE(client.remove(kConfigMaps, ns, "early").ok());
+  ASSERT_TRUE(eventually([&] { return recorder.saw("delete " + ns + "/early"); }));
+  EXPECT_EQ(informer.get(ns + "/early"), nullptr);
+  EXPECT_EQ(informer.keys(), std::vector<std::string>{ns + "/late"});
+  EXPECT_EQ(recorder.model(), testing::serverModel(client, ns));
+}
+
+TEST(Informer, FiltersByLabelIndexesByOwnerAndTransformsBeforeCaching) {
+  Client& client = adminClient();
+  std::string ns = testing::freshNamespace("inf-idx");
+  Json owner_ref = Json::array({{{"apiVersion", "v1"},
+                                 {"kind", "ConfigMap"},
+                                 {"name", "owner"},
+                                 {"uid", "11111111-2222-3333-4444-555555555555"}}});
+  Json owned = configMap(ns, "owned", {{"secret", "value"}}, {{"managed", "yes"}});
+  owned["metadata"]["ownerReferences"] = owner_ref;
+  ASSERT_TRUE(client.create(kConfigMaps, owned).ok());
+  ASSERT_TRUE(client.create(kConfigMaps, configMap(ns, "plain", {}, {{"managed", "yes"}})).ok());
+  ASSERT_TRUE(client.create(kConfigMaps, configMap(ns, "foreign", {}, {{"managed", "no"}})).ok());
+
+  InformerOptions options = configMapsIn(ns);
+  options.label_selector = "managed=yes";
+  options.transform = [](Json& object) {
+    stripManagedFields(object);
+    if (object.contains("data"))
+      object["data"] = {{"hashed", std::to_string(object["data"].dump().size())}};
+  };
+  Informer informer(client, options);
+  informer.addIndex(kOwnerUidIndex, ownerUids);
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(20s));
+
+  auto keys = informer.keys();
+  EXPECT_EQ(keys, (std::vector<std::string>{ns + "/owned", ns + "/plain"}));
+  auto by_owner = informer.byIndex(kOwnerUidIndex, "11111111-2222-3333-4444-555555555555");
+  ASSERT_EQ(by_owner.size(), 1u);
+  EXPECT_EQ((*by_owner[0])["metadata"]["name"], "owned");
+  EXPECT_FALSE((*by_owner[0])["metadata"].contains("managedFields"));
+  EXPECT_FALSE((*by_owner[0])["data"].contains("secret"));
+  EXPECT_EQ(informer.byIndex(kNamespaceIndex, ns).size(), 2u);
+
+  // Dropping the owner reference moves the object out of that index entry.
+  ASSERT_TRUE(client
+                  .patch(kConfigMaps, ns, "owned", PatchType::kMerge,
+                         {{"metadata", {{"ownerReferences", nullptr}}}})
+                  .ok());
+  ASSERT_TRUE(eventually([&] {
+    return informer.byIndex(kOwnerUidIndex, "11111111-2222-3333-4444-555555555555").empty();
+  }));
+}
+
+TEST(Informer, ResumesFromItsResourceVersionWhenTheServerEndsTheWatch) {
+  Client& client = adminClient();
+  std::string ns = testing::freshNamespace("inf-resume");
+  testing::HandlerRecorder recorder;
+  InformerOptions options = configMapsIn(ns);
+  options.watch_timeout = 1s;
+  Informer informer(client, options);
+  informer.setHandlers(recorder.handlers());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(20s));
+
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(client.create(kConfigMaps, configMap(ns, "r" + std::to_string(i))).ok());
+    std::this_thread::sleep_for(400ms);
+  }
+  ASSERT_TRUE(eventually([&] { return recorder.model() == testing::serverModel(client, ns); }));
+  EXPECT_GE(informer.watchCount(), 3);
+  EXPECT_EQ(informer.relistCount(), 1);  // resumed, never listed again
+  for (const auto& entry : recorder.log()) EXPECT_EQ(entry.rfind("add ", 0), 0u) << entry;
+  EXPECT_EQ(recorder.log().size(), 8u);  // no duplicates from resuming
+}
+
+TEST(Informer, StopsPromptlyWithAWatchOpen) {
+  Informer informer(adminClient(), configMapsIn("default"));
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(20s));
+  std::this_thread::sleep_for(200ms);  // the watch is open now
+  auto start = std::chrono::steady_clock::now();
+  informer.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+}  // namespace
+}  // namespace su::kube
