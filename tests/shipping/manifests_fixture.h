@@ -54,4 +54,17 @@ struct Permission {
 const std::vector<Permission>& clusterWidePermissions();
 const std::vector<Permission>& leasePermissions();
 
+// Checks, with gtest expectations, that the ServiceAccount `sa_namespace/sa` may do everything in
+// clusterWidePermissions() in every namespace and leasePermissions() in `lease_namespace`, and
+// that `kubectl auth can-i --list` shows nothing beyond that and what every ServiceAccount gets.
+void expectExactlyTheOperatorsPermissions(const ControlPlane& cp, const std::string& sa_namespace,
+                                          const std::string& sa,
+                                          const std::string& lease_namespace);
+
+// Checks that the rules of a rendered ClusterRole or Role use no wildcards.
+void expectNoWildcards(const YAML::Node& role);
+
+// Checks the Deployment's pod and container hardening, probes, ports and resources.
+void expectHardenedDeployment(const YAML::Node& deployment);
+
 }  // namespace su::testing::shipping
