@@ -1,6 +1,7 @@
 #include "common/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -23,10 +24,9 @@ std::string escapeLabel(const std::string& v) {
 std::string formatValue(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   if (std::isnan(v)) return "NaN";
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest exact form
+  return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
 }
 
 std::string labelSet(const std::vector<std::string>& names, const std::vector<std::string>& values,
