@@ -31,7 +31,9 @@ Result<std::unique_ptr<LeaderElector>> LeaderElector::create(const RestConfig& c
                      "leader election needs retry period < renew deadline < lease duration");
   }
   RestConfig own = config;
-  own.timeout = std::max(std::chrono::milliseconds(1000), options.retry_period);
+  own.timeout = std::max(
+      std::chrono::milliseconds(100),
+      std::min(options.retry_period, (options.lease_duration - options.renew_deadline) / 2));
   ClientOptions client_options;
   client_options.max_attempts = 1;
   auto client = Client::create(std::move(own), client_options);
@@ -95,24 +97,33 @@ bool LeaderElector::acquire() {
   }
 }
 
-// Renews every retry period; returns true when stop() ended it, false when a renewal could not
-// be made within the renew deadline.
+bool LeaderElector::isLeader() const {
+  return leading_.load() && Steady::now().time_since_epoch().count() < valid_until_.load();
+}
+
+// Renews every retry period; returns true when stop() ended it, false when no renewal succeeded
+// within the renew deadline. A renewal counts from when its request started, the latest moment
+// the server can have recorded it.
 bool LeaderElector::renewUntilLost() {
-  auto last_renew = Steady::now();
+  auto last_renew = Steady::now() - options_.retry_period;  // the acquiring request, at worst
+  valid_until_ = (last_renew + options_.renew_deadline).time_since_epoch().count();
   while (true) {
-    auto remaining = last_renew + options_.renew_deadline - Steady::now();
-    auto wait = std::min<Steady::duration>(options_.retry_period,
-                                           std::max<Steady::duration>(remaining, {}));
-    if (!waitFor(std::chrono::duration_cast<std::chrono::milliseconds>(wait))) return true;
-    if (Steady::now() - last_renew >= options_.renew_deadline) return false;
+    auto deadline = last_renew + options_.renew_deadline;
+    auto wait = std::min<Steady::duration>(options_.retry_period, deadline - Steady::now());
+    if (wait > Steady::duration::zero() &&
+        !waitFor(std::chrono::duration_cast<std::chrono::milliseconds>(wait))) {
+      return true;
+    }
+    if (Steady::now() >= deadline) return false;
+    auto attempt = Steady::now();
     Status s = tryAcquireOrRenew();
     if (s) {
-      last_renew = Steady::now();
+      last_renew = attempt;
+      valid_until_ = (last_renew + options_.renew_deadline).time_since_epoch().count();
       continue;
     }
     log::warn("lease renewal failed",
               {{"lease", options_.lease_name}, {"error", s.error().describe()}});
-    if (Steady::now() - last_renew >= options_.renew_deadline) return false;
   }
 }
 

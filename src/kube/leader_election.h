@@ -48,8 +48,9 @@ struct LeaderCallbacks {
 
 class LeaderElector {
  public:
-  // Makes its own client: requests time out within the retry period and are not retried, so
-  // a hung API server cannot hold a leader past its deadline.
+  // Makes its own client whose requests are not retried and time out within
+  // min(retry_period, (lease_duration - renew_deadline) / 2), so a hung API server cannot keep a
+  // leader acting past its lease.
   static Result<std::unique_ptr<LeaderElector>> create(const RestConfig& config,
                                                        LeaderElectionOptions options,
                                                        LeaderCallbacks callbacks);
@@ -58,7 +59,9 @@ class LeaderElector {
   void start();
   // Stops competing; releases the Lease when leading and release_on_stop is set.
   void stop();
-  bool isLeader() const { return leading_.load(); }
+  // True while leading and within the renew deadline of the last renewal, even if the elector's
+  // thread is still waiting on a request.
+  bool isLeader() const;
   // The holder last observed ("" when none).
   std::string leader() const;
 
@@ -81,6 +84,7 @@ class LeaderElector {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::atomic<bool> leading_{false};
+  std::atomic<std::chrono::steady_clock::rep> valid_until_{0};  // steady clock ticks
   std::string observed_holder_;
   std::string observed_renew_time_;
   std::chrono::steady_clock::time_point observed_at_{};
