@@ -285,14 +285,16 @@ Result<ServiceUser> ApiAccountManager::getCaller() {
   return mapping::parseUser(response->body, options_.compat);
 }
 
+// Pages until an empty page, the announced total, or a page with nothing new. A short page is not
+// taken as the end: a server may cap the page size below what was asked for.
 Status ApiAccountManager::forEachPage(const PageVisitor& visit) {
   const ApiCompatibility& c = options_.compat;
   std::set<std::string> seen;
-  int64_t fetched = 0;
+  int64_t offset = 0;
   for (int page = 0; page < c.max_pages; ++page) {
     std::string target = url(c.user_path) + "?" + c.list_filter +
                          (c.list_filter.empty() ? "" : "&") + c.offset_param + "=" +
-                         std::to_string(page * c.page_size) + "&" + c.limit_param + "=" +
+                         std::to_string(offset) + "&" + c.limit_param + "=" +
                          std::to_string(c.page_size);
     auto response = execute({"list", "GET", target, "", true});
     if (!response) return std::move(response).error();
@@ -301,11 +303,10 @@ Status ApiAccountManager::forEachPage(const PageVisitor& visit) {
 
     size_t fresh = 0;
     for (const auto& user : parsed->users) fresh += seen.insert(user.id).second ? 1 : 0;
-    if (!visit(parsed->users)) return Status::success();
-    fetched += static_cast<int64_t>(parsed->users.size());
-    bool short_page = parsed->users.size() < static_cast<size_t>(c.page_size);
-    bool complete = parsed->total && fetched >= *parsed->total;
-    if (short_page || fresh == 0 || complete) return Status::success();
+    if (fresh > 0 && !visit(parsed->users)) return Status::success();
+    offset += static_cast<int64_t>(parsed->users.size());
+    bool complete = parsed->total && offset >= *parsed->total;
+    if (fresh == 0 || complete) return Status::success();
   }
   return makeError(ErrorKind::kInternal, "the user list has more pages than allowed");
 }

@@ -183,19 +183,17 @@ SimResponse Simulator::handleApi(const SimRequest& request) {
 
   int latency_ms = 0;
   std::optional<SimResponse> fault = injectedFault(request, &latency_ms);
-  std::string action = request.method + " " + request.path;
+  std::string action = actionOf(request);
+  calls_[action]++;
   std::string resource;
   Caller caller;
   SimResponse response;
   if (fault) {
     response = *fault;
-    calls_[action]++;
   } else if (auto refused = authenticate(request, &caller)) {
     response = *refused;
-    calls_[action]++;
   } else {
-    response = dispatch(request, caller, &action, &resource);
-    calls_[action]++;
+    response = dispatch(request, caller, &resource);
   }
   audit(caller, action, resource, response.drop ? 0 : response.status);
   response.latency_ms += latency_ms;
@@ -206,8 +204,22 @@ SimResponse Simulator::handleApi(const SimRequest& request) {
   return response;
 }
 
+std::string Simulator::actionOf(const SimRequest& request) const {
+  const std::string& prefix = config_.api_prefix;
+  if (request.path.compare(0, prefix.size(), prefix) == 0) {
+    std::string rest = request.path.substr(prefix.size());
+    for (const Route& route : routes()) {
+      std::string id;
+      if (route.method == request.method && matchPath(route.path, rest, &id)) {
+        return request.method + " " + prefix + route.path;
+      }
+    }
+  }
+  return request.method + " " + request.path;
+}
+
 SimResponse Simulator::dispatch(const SimRequest& request, const Caller& caller,
-                                std::string* action, std::string* resource) {
+                                std::string* resource) {
   const std::string& prefix = config_.api_prefix;
   if (request.path.compare(0, prefix.size(), prefix) != 0) {
     return apiError(404, "resource_not_found", "no such resource");
@@ -216,7 +228,6 @@ SimResponse Simulator::dispatch(const SimRequest& request, const Caller& caller,
   for (const Route& route : routes()) {
     std::string id;
     if (route.method != request.method || !matchPath(route.path, rest, &id)) continue;
-    *action = request.method + " " + prefix + route.path;
     *resource = id;
     if (!caller.admin && !route.service_user_allowed) {
       SimUser* self = findUser(caller.user_id);

@@ -78,8 +78,8 @@ class Simulator {
   std::optional<SimResponse> injectedFault(const SimRequest& request, int* latency_ms);
   bool takeLoseCreate();
   std::optional<SimResponse> authenticate(const SimRequest& request, Caller* caller);
-  SimResponse dispatch(const SimRequest& request, const Caller& caller, std::string* action,
-                       std::string* resource);
+  std::string actionOf(const SimRequest& request) const;
+  SimResponse dispatch(const SimRequest& request, const Caller& caller, std::string* resource);
 
   SimResponse listUsers(const SimRequest& r, const Caller& c, const std::string& id);
   SimResponse createUser(const SimRequest& r, const Caller& c, const std::string& id);
