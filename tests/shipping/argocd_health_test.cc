@@ -2,10 +2,10 @@
 // objects in tests/shipping/fixtures/argocd-health (one JSON file per case: the object and the
 // expected verdict).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -139,13 +139,14 @@ TEST(Dockerfile, InstallsExactlyThePackagesOfTheLibrariesTheOperatorLinks) {
 
   // What those libraries load in turn comes with the packages' own dependencies.
   std::string closure =
-      runCommand("apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts "
-                 "--no-breaks --no-replaces --no-enhances " +
-                 [&] {
-                   std::string all;
-                   for (const auto& p : runtime) all += p + " ";
-                   return all;
-                 }())
+      runCommand(
+          "apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts "
+          "--no-breaks --no-replaces --no-enhances " +
+          [&] {
+            std::string all;
+            for (const auto& p : runtime) all += p + " ";
+            return all;
+          }())
           .output;
   for (const auto& [lib, path] : loaded) {
     std::string package = owningPackage(path);

@@ -91,28 +91,28 @@ TEST(HelmChart, HardensTheDeployment) {
 }
 
 TEST(HelmChart, TurnsValuesIntoTheOperatorsFlags) {
-  Output out = helmTemplate("su", "operators",
-                            {"watchNamespaces={team-a,team-b}", "logging.level=debug",
-                             "logging.format=text", "workers=8", "kubeApi.qps=50",
-                             "digicertBudget=500/5m", "leaderElection.leaseName=su-lock",
-                             "extraArgs={--extra=1}", "extraEnv[0].name=HTTPS_PROXY",
-                             "extraEnv[0].value=http://127.0.0.1:3128"});
+  Output out =
+      helmTemplate("su", "operators",
+                   {"watchNamespaces={team-a,team-b}", "logging.level=debug", "logging.format=text",
+                    "workers=8", "kubeApi.qps=50", "digicertBudget=500/5m",
+                    "leaderElection.leaseName=su-lock", "extraArgs={--extra=1}",
+                    "extraEnv[0].name=HTTPS_PROXY", "extraEnv[0].value=http://127.0.0.1:3128"});
   ASSERT_EQ(out.exit_code, 0) << out.diagnostics;
   auto docs = parseDocuments(out.stdout_text);
   std::string flags = args(documentsOfKind(docs, "Deployment"));
 
-  for (const char* flag : {"--namespaces=team-a,team-b ", "--log-level=debug ",
-                           "--log-format=text ", "--workers=8 ", "--kube-api-qps=50 ",
-                           "--digicert-budget=500/5m ", "--leader-election-id=su-lock ",
-                           "--leader-election-namespace=operators ", "--extra=1 "}) {
+  for (const char* flag :
+       {"--namespaces=team-a,team-b ", "--log-level=debug ", "--log-format=text ", "--workers=8 ",
+        "--kube-api-qps=50 ", "--digicert-budget=500/5m ", "--leader-election-id=su-lock ",
+        "--leader-election-namespace=operators ", "--extra=1 "}) {
     EXPECT_NE(flags.find(flag), std::string::npos) << flag << " missing from: " << flags;
   }
   EXPECT_NE(out.stdout_text.find("HTTPS_PROXY"), std::string::npos);
 }
 
 TEST(HelmChart, DropsTheLeaseRoleAndMetricsServiceWhenTurnedOff) {
-  Output out = helmTemplate("su", "operators",
-                            {"leaderElection.enabled=false", "metrics.enabled=false"});
+  Output out =
+      helmTemplate("su", "operators", {"leaderElection.enabled=false", "metrics.enabled=false"});
   ASSERT_EQ(out.exit_code, 0) << out.diagnostics;
   auto docs = parseDocuments(out.stdout_text);
   std::string flags = args(documentsOfKind(docs, "Deployment"));
@@ -124,9 +124,9 @@ TEST(HelmChart, DropsTheLeaseRoleAndMetricsServiceWhenTurnedOff) {
 }
 
 TEST(HelmChart, RendersAServiceMonitorOnlyWhenAsked) {
-  Output out = helmTemplate("su", "operators",
-                            {"metrics.serviceMonitor.enabled=true",
-                             "metrics.serviceMonitor.labels.release=prometheus"});
+  Output out = helmTemplate(
+      "su", "operators",
+      {"metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prometheus"});
   ASSERT_EQ(out.exit_code, 0) << out.diagnostics;
   auto monitors = documentsOfKind(parseDocuments(out.stdout_text), "ServiceMonitor");
   ASSERT_EQ(monitors.size(), 1u);
@@ -210,7 +210,8 @@ class InstalledChart : public ::testing::Test {
     docs_ = parseDocuments(out.stdout_text);
     everything_ = writeTempFile(dir_, "everything.yaml", out.stdout_text);
     // The CRDs are the cluster's own; they are dry-run only, never replaced or deleted here.
-    objects_ = writeTempFile(dir_, "objects.yaml", withoutKinds(docs_, {"CustomResourceDefinition"}));
+    objects_ =
+        writeTempFile(dir_, "objects.yaml", withoutKinds(docs_, {"CustomResourceDefinition"}));
     applied_ = runCommand(cp.kubectl() + " apply -f " + objects_);
   }
   static void TearDownTestSuite() {
@@ -239,7 +240,9 @@ TEST_F(InstalledChart, RendersManifestsTheApiServerAccepts) {
   CommandResult got = runCommand(cp.kubectl() + " -n " + ns_ +
                                  " get deployment,serviceaccount,service,role,rolebinding,"
                                  "digicertissuer,secret -o name");
-  EXPECT_NE(got.output.find("deployment.apps/" + release_ + "-serviceuser-operator"), std::string::npos) << got.output;
+  EXPECT_NE(got.output.find("deployment.apps/" + release_ + "-serviceuser-operator"),
+            std::string::npos)
+      << got.output;
   EXPECT_NE(got.output.find("digicertissuer.identity.serviceuser.dev/one"), std::string::npos);
   EXPECT_NE(got.output.find("secret/one-api-key"), std::string::npos);
 }
@@ -260,11 +263,13 @@ TEST(HelmChart, InstallsAndUninstallsWithHelmAgainstTheApiServer) {
   CommandResult installed =
       runCommand(base + "install " + release + " " + chartDir() +
                  " --set issuer.create=true --set issuer.kind=ClusterDigiCertIssuer"
-                 " --set issuer.name=" + release + " --set issuer.apiKey.value=k");
+                 " --set issuer.name=" +
+                 release + " --set issuer.apiKey.value=k");
   EXPECT_EQ(installed.exit_code, 0) << installed.output;
   EXPECT_NE(installed.output.find("NOTES:"), std::string::npos) << installed.output;
-  EXPECT_NE(installed.output.find("resource.customizations.health.identity.serviceuser.dev_ServiceUser"),
-            std::string::npos);
+  EXPECT_NE(
+      installed.output.find("resource.customizations.health.identity.serviceuser.dev_ServiceUser"),
+      std::string::npos);
   CommandResult issuer = runCommand(cp.kubectl() + " get clusterdigicertissuer " + release);
   EXPECT_EQ(issuer.exit_code, 0) << issuer.output;
 

@@ -272,8 +272,7 @@ void expectHardenedDeployment(const YAML::Node& deployment) {
   ASSERT_TRUE(pod.IsMap());
   EXPECT_EQ(pod["securityContext"]["runAsNonRoot"].as<std::string>(""), "true");
   EXPECT_NE(pod["securityContext"]["runAsUser"].as<std::string>("0"), "0");
-  EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"].as<std::string>(""),
-            "RuntimeDefault");
+  EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"].as<std::string>(""), "RuntimeDefault");
   EXPECT_TRUE(pod["serviceAccountName"]);
 
   ASSERT_EQ(pod["containers"].size(), 1u);
@@ -290,7 +289,8 @@ void expectHardenedDeployment(const YAML::Node& deployment) {
   EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"].as<std::string>(""), "/healthz");
   EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"].as<std::string>(""), "/readyz");
   std::map<std::string, int> ports;
-  for (const auto& p : c["ports"]) ports[p["name"].as<std::string>()] = p["containerPort"].as<int>();
+  for (const auto& p : c["ports"])
+    ports[p["name"].as<std::string>()] = p["containerPort"].as<int>();
   EXPECT_EQ(ports["health"], 8081);
   EXPECT_EQ(ports["metrics"], 8080);
   EXPECT_EQ(c["livenessProbe"]["httpGet"]["port"].as<std::string>(""), "health");

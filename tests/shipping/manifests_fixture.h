@@ -36,10 +36,10 @@ std::vector<YAML::Node> parseDocuments(const std::string& text);
 std::vector<YAML::Node> documentsOfKind(const std::vector<YAML::Node>& docs,
                                         const std::string& kind);
 // The stream again without the documents of the given kinds.
-std::string withoutKinds(const std::vector<YAML::Node>& docs, const std::vector<std::string>& kinds);
+std::string withoutKinds(const std::vector<YAML::Node>& docs,
+                         const std::vector<std::string>& kinds);
 
-std::string writeTempFile(const std::string& dir, const std::string& name,
-                          const std::string& text);
+std::string writeTempFile(const std::string& dir, const std::string& name, const std::string& text);
 
 // `kubectl auth can-i` as the ServiceAccount; "yes" or "no" (or an error text).
 std::string canI(const ControlPlane& cp, const std::string& sa_namespace, const std::string& sa,

@@ -91,9 +91,9 @@ class AppliedPlainManifests : public ::testing::Test {
     ns_ = "ship-kust-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand() % 100000);
     dir_ = makeTempDir("su-ship-kust");
     std::string base = std::filesystem::relative(operatorDir(), dir_).string();
-    writeTempFile(dir_, "kustomization.yaml",
-                  "resources:\n  - " + base + "\nnamespace: " + ns_ + "\nnameSuffix: -" + ns_ +
-                      "\n");
+    writeTempFile(
+        dir_, "kustomization.yaml",
+        "resources:\n  - " + base + "\nnamespace: " + ns_ + "\nnameSuffix: -" + ns_ + "\n");
     Output out = kustomize(dir_);
     ASSERT_EQ(out.exit_code, 0) << out.diagnostics;
     docs_ = parseDocuments(out.stdout_text);
