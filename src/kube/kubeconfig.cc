@@ -77,6 +77,16 @@ Result<std::string> readWholeFile(const std::string& path) {
   return out.str();
 }
 
+// Names are quoted in errors only when they look like names: a broken file (an unclosed quote)
+// can turn the rest of the document, credentials included, into one "name".
+std::string quoted(std::string_view name) {
+  bool plain = !name.empty() && name.size() <= 253;
+  for (char c : name) {
+    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-._@:/+", c));
+  }
+  return plain ? "\"" + std::string(name) + "\"" : std::string("(a malformed name)");
+}
+
 std::string directoryOf(std::string_view path) {
   size_t slash = path.rfind('/');
   if (slash == std::string_view::npos) return ".";
@@ -121,7 +131,7 @@ Status forEachNamed(const YAML::Node& root, const char* list, const char* inner,
     auto name = scalarField(entry, "name", where, origin);
     if (!name) return name.error();
     if (name->empty()) return invalid(origin, where + " has no name");
-    where = std::string(list) + "[" + *name + "]";
+    where = std::string(list) + "[" + quoted(*name) + "]";
     const YAML::Node body = entry[inner];
     if (body && !body.IsNull() && !body.IsMap()) {
       return invalid(origin, where + "." + inner + " is not a map");
@@ -260,13 +270,20 @@ Result<std::string> loadMaterial(const std::string& data, const std::string& fil
 
 Status fillCluster(const ClusterEntry& c, const std::string& where, RestConfig& out) {
   if (c.server.empty()) return invalid(c.origin, where + ".server is empty");
-  if (c.server.rfind("https://", 0) != 0 && c.server.rfind("http://", 0) != 0) {
-    return invalid(c.origin, where + ".server must start with https:// or http://");
-  }
   std::string server = c.server;
   while (!server.empty() && server.back() == '/') server.pop_back();
-  if (server.find('/', server.find("://") + 3) != std::string::npos) {
+  size_t scheme_end = server.find("://");
+  std::string scheme = scheme_end == std::string::npos ? "" : server.substr(0, scheme_end);
+  if (scheme != "https" && scheme != "http") {
+    return invalid(c.origin, where + ".server must start with https:// or http://");
+  }
+  std::string authority = server.substr(scheme_end + 3);
+  if (authority.empty()) return invalid(c.origin, where + ".server has no host");
+  if (authority.find_first_of("/?#") != std::string::npos) {
     return invalid(c.origin, where + ".server with a path is not supported");
+  }
+  if (authority.find_first_of(" \t\r\n\"\\") != std::string::npos) {
+    return invalid(c.origin, where + ".server is not a URL");
   }
   if (!c.proxy_url.empty()) {
     return invalid(c.origin, where + ".proxy-url is set: proxies are not supported");
@@ -336,26 +353,29 @@ Result<RestConfig> resolve(const Merged& merged, std::string_view context_overri
   }
   auto ctx = merged.contexts.find(context);
   if (ctx == merged.contexts.end()) {
-    return invalid(merged.origins, "context \"" + context + "\" is not defined");
+    return invalid(merged.origins, "context " + quoted(context) + " is not defined");
   }
   const ContextEntry& c = ctx->second;
-  std::string where = "contexts[" + context + "]";
+  std::string where = "contexts[" + quoted(context) + "]";
   auto cluster = merged.clusters.find(c.cluster);
   if (c.cluster.empty() || cluster == merged.clusters.end()) {
-    return invalid(c.origin, where + ".context.cluster \"" + c.cluster + "\" is not defined");
+    return invalid(c.origin, where + ".context.cluster " + quoted(c.cluster) + " is not defined");
   }
   RestConfig out;
   out.context = context;
   if (!c.ns.empty()) out.default_namespace = c.ns;
-  if (Status s = fillCluster(cluster->second, "clusters[" + c.cluster + "].cluster", out); !s) {
+  if (Status s = fillCluster(cluster->second, "clusters[" + quoted(c.cluster) + "].cluster", out);
+      !s) {
     return s.error();
   }
   if (c.user.empty()) return out;
   auto user = merged.users.find(c.user);
   if (user == merged.users.end()) {
-    return invalid(c.origin, where + ".context.user \"" + c.user + "\" is not defined");
+    return invalid(c.origin, where + ".context.user " + quoted(c.user) + " is not defined");
   }
-  if (Status s = fillUser(user->second, "users[" + c.user + "].user", out); !s) return s.error();
+  if (Status s = fillUser(user->second, "users[" + quoted(c.user) + "].user", out); !s) {
+    return s.error();
+  }
   return out;
 }
 

@@ -215,25 +215,29 @@ TEST_F(KubeconfigTest, NamesTheFileAndFieldInEveryErrorAndNeverTheSecret) {
        "", "no current-context"},
       {"broken YAML", "clusters: [\n  - {name: " + std::string(kTokenMarker) + "\n", "",
        "not valid YAML at line"},
+      {"an unclosed quote swallowing the credentials",
+       head + "contexts: [{name: c, context: {cluster: k, user: u}}]\ncurrent-context: \"c\n" +
+           good_user + "\"\n",
+       "", "context (a malformed name) is not defined"},
       {"a list where a map belongs", "clusters: {name: k}\n", "", "clusters is not a list"},
       {"context names a missing cluster",
        good_user + "contexts: [{name: c, context: {cluster: gone, user: u}}]\n", "c",
-       "contexts[c].context.cluster \"gone\" is not defined"},
+       "contexts[\"c\"].context.cluster \"gone\" is not defined"},
       {"context names a missing user",
        head + "contexts: [{name: c, context: {cluster: k, user: x}}]\n", "c",
-       "contexts[c].context.user \"x\" is not defined"},
+       "contexts[\"c\"].context.user \"x\" is not defined"},
       {"exec plugin", head + "users: [{name: u, user: {exec: {command: get-token}}}]\n" + ctx, "",
-       "users[u].user.exec is not supported"},
+       "users[\"u\"].user.exec is not supported"},
       {"auth provider", head + "users: [{name: u, user: {auth-provider: {name: gcp}}}]\n" + ctx, "",
-       "users[u].user.auth-provider is not supported"},
+       "users[\"u\"].user.auth-provider is not supported"},
       {"basic auth",
        head + "users: [{name: u, user: {username: a, password: " + std::string(kTokenMarker) +
            "}}]\n" + ctx,
-       "", "users[u].user.username is not supported"},
+       "", "users[\"u\"].user.username is not supported"},
       {"key data not base64",
        head + "users: [{name: u, user: {client-certificate-data: " + cert_data_ +
            ", client-key-data: \"" + kTokenMarker + "!!\"}}]\n" + ctx,
-       "", "users[u].user.client-key-data is not valid base64"},
+       "", "users[\"u\"].user.client-key-data is not valid base64"},
       {"key data not a key",
        head + "users: [{name: u, user: {client-certificate-data: " + cert_data_ +
            ", client-key-data: " + pki::base64Encode(std::string(kTokenMarker)) + "}}]\n" + ctx,
@@ -246,11 +250,11 @@ TEST_F(KubeconfigTest, NamesTheFileAndFieldInEveryErrorAndNeverTheSecret) {
            "users: [{name: u, user: {client-certificate: missing.crt, client-key: "
            "missing.key}}]\n" +
            ctx,
-       "", "users[u].user.client-certificate: cannot read " + path("missing.crt")},
+       "", "users[\"u\"].user.client-certificate: cannot read " + path("missing.crt")},
       {"certificate authority is a folder",
        "clusters: [{name: k, cluster: {server: \"https://h:1\", certificate-authority: /}}]\n" +
            good_user + ctx,
-       "", "clusters[k].cluster.certificate-authority: / is not a regular file"},
+       "", "clusters[\"k\"].cluster.certificate-authority: / is not a regular file"},
       {"proxy",
        "clusters: [{name: k, cluster: {server: \"https://h:1\", proxy-url: \"http://p\"}}]\n" +
            good_user + ctx,
