@@ -45,13 +45,6 @@ std::set<std::string> installedPackages(const std::string& stage_text) {
   return packages;
 }
 
-std::string operatorBinary() {
-  if (const char* path = std::getenv("SU_OPERATOR_BINARY"); path != nullptr && *path != '\0') {
-    return path;
-  }
-  return binaryDir() + "/src/serviceuser-operator";
-}
-
 // The Debian package (without architecture) that owns a library path, trying the /usr-merged
 // spelling too.
 std::string owningPackage(const std::string& path) {

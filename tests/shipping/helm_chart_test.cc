@@ -93,7 +93,7 @@ TEST(HelmChart, HardensTheDeployment) {
 TEST(HelmChart, TurnsValuesIntoTheOperatorsFlags) {
   Output out =
       helmTemplate("su", "operators",
-                   {"watchNamespaces={team-a,team-b}", "logging.level=debug", "logging.format=text",
+                   {"watchNamespaces={team-a}", "logging.level=debug", "logging.format=text",
                     "workers=8", "kubeApi.qps=50", "digicertBudget=500/5m",
                     "leaderElection.leaseName=su-lock", "extraArgs={--extra=1}",
                     "extraEnv[0].name=HTTPS_PROXY", "extraEnv[0].value=http://127.0.0.1:3128"});
@@ -102,7 +102,7 @@ TEST(HelmChart, TurnsValuesIntoTheOperatorsFlags) {
   std::string flags = args(documentsOfKind(docs, "Deployment"));
 
   for (const char* flag :
-       {"--namespaces=team-a,team-b ", "--log-level=debug ", "--log-format=text ", "--workers=8 ",
+       {"--namespace=team-a ", "--log-level=debug ", "--log-format=text ", "--workers=8 ",
         "--kube-api-qps=50 ", "--digicert-budget=500/5m ", "--leader-election-id=su-lock ",
         "--leader-election-namespace=operators ", "--extra=1 "}) {
     EXPECT_NE(flags.find(flag), std::string::npos) << flag << " missing from: " << flags;
@@ -149,6 +149,7 @@ TEST(HelmChart, RefusesValuesThatWouldMisconfigureTheOperator) {
            {{"issuer.create=true", "issuer.kind=Issuer", "issuer.apiKey.value=k"}, "issuer"},
            {{"replicaCount=2", "leaderElection.enabled=false"}, "leaderElection.enabled"},
            {{"logging.level=loud"}, "logging/level"},
+           {{"watchNamespaces={a,b}"}, "watchNamespaces"},
            {{"metrics.enabled=false", "metrics.serviceMonitor.enabled=true"}, "metrics.enabled"},
        }) {
     Output out = helmTemplate("su", "operators", c.sets);

@@ -29,6 +29,13 @@ std::string quoted(const std::string& s) {
 
 }  // namespace
 
+std::string operatorBinary() {
+  if (const char* path = std::getenv("SU_OPERATOR_BINARY"); path != nullptr && *path != '\0') {
+    return path;
+  }
+  return binaryDir() + "/src/serviceuser-operator";
+}
+
 std::string helmBinary(std::string* error) {
   if (const char* path = std::getenv("SU_HELM"); path != nullptr && *path != '\0') return path;
   static const Output built = runSplit(sourceDir() + "/tools/helm/build.sh");

@@ -13,6 +13,9 @@ namespace su::testing::shipping {
 std::string chartDir();
 std::string operatorDir();
 
+// The operator program: SU_OPERATOR_BINARY, or the one in this build tree.
+std::string operatorBinary();
+
 // Path of the pinned Helm (SU_HELM, or built and cached by tools/helm/build.sh); empty with a
 // message in `error` when it cannot be had.
 std::string helmBinary(std::string* error);
