@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "net/http_client.h"
 
 namespace su::testing {
@@ -19,6 +21,7 @@ std::unique_ptr<SimProcess> SimProcess::start(std::vector<std::string> args,
                                               std::string state_dir) {
   auto sim = std::unique_ptr<SimProcess>(new SimProcess());
   sim->state_dir_ = state_dir.empty() ? makeTempDir("digicert-sim") : state_dir;
+  std::filesystem::create_directories(sim->state_dir_);
   sim->stderr_path_ = sim->state_dir_ + "/sim.log";
   if (!sim->launch(std::move(args))) return nullptr;
   return sim;
