@@ -270,13 +270,21 @@ void Informer::apply(WatchEvent&& event) {
   }
 }
 
-void Informer::store(const std::string& key, ObjectPtr object) {
-  std::lock_guard lock(mu_);
-  if (auto old = items_.find(key); old != items_.end()) {
-    for (const auto& [name, func] : index_funcs_) {
-      for (const std::string& value : func(*old->second)) indexes_[name][value].erase(key);
+void Informer::unindexLocked(const std::string& key, const Json& object) {
+  for (const auto& [name, func] : index_funcs_) {
+    auto& index = indexes_[name];
+    for (const std::string& value : func(object)) {
+      auto entry = index.find(value);
+      if (entry == index.end()) continue;
+      entry->second.erase(key);
+      if (entry->second.empty()) index.erase(entry);
     }
   }
+}
+
+void Informer::store(const std::string& key, ObjectPtr object) {
+  std::lock_guard lock(mu_);
+  if (auto old = items_.find(key); old != items_.end()) unindexLocked(key, *old->second);
   for (const auto& [name, func] : index_funcs_) {
     for (const std::string& value : func(*object)) indexes_[name][value].insert(key);
   }
@@ -287,13 +295,7 @@ void Informer::erase(const std::string& key) {
   std::lock_guard lock(mu_);
   auto old = items_.find(key);
   if (old == items_.end()) return;
-  for (const auto& [name, func] : index_funcs_) {
-    for (const std::string& value : func(*old->second)) {
-      auto& keys = indexes_[name][value];
-      keys.erase(key);
-      if (keys.empty()) indexes_[name].erase(value);
-    }
-  }
+  unindexLocked(key, *old->second);
   items_.erase(old);
 }
 

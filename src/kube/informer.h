@@ -105,6 +105,7 @@ class Informer {
   void apply(WatchEvent&& event);
   void store(const std::string& key, ObjectPtr object);
   void erase(const std::string& key);
+  void unindexLocked(const std::string& key, const Json& object);
   void sleepFor(std::chrono::milliseconds d);
 
   Client& client_;

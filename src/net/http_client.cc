@@ -216,9 +216,17 @@ Result<Response> HttpClient::stream(const Request& request,
                                     const std::function<bool(std::string&&)>& on_line,
                                     CancelSource& cancel) const {
   Response out;
+  // Linked to the caller's token, and cancelled when reading stops early: cpprestsdk keeps
+  // filling an abandoned body in the background until the server ends it.
+  pplx::cancellation_token caller = cancel.impl().source.get_token();
+  auto own = pplx::cancellation_token_source::create_linked_source(caller);
+  struct CancelOnExit {
+    pplx::cancellation_token_source& source;
+    ~CancelOnExit() { source.cancel(); }
+  } cancel_on_exit{own};
   try {
-    auto token = cancel.impl().source.get_token();
-    http::http_response response = impl_->client->request(impl_->build(request), token).get();
+    http::http_response response =
+        impl_->client->request(impl_->build(request), own.get_token()).get();
     out.status = response.status_code();
     out.headers = lowerHeaders(response.headers());
     if (out.status != http::status_codes::OK) {

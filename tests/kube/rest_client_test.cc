@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 #include <thread>
 
@@ -349,6 +350,47 @@ TEST(RestClientRetries, RepeatsOnlyRequestsThatAreSafeToRepeat) {
   before = requestCount("patch", "retryprobes", "error");
   EXPECT_FALSE(client->patch(probes, "ns", "x", PatchType::kMerge, Json::object()).ok());
   EXPECT_EQ(requestCount("patch", "retryprobes", "error") - before, 1.0);
+}
+
+// An aggregated API whose backing service does not exist: the real API server answers 503.
+TEST(RestClientRetries, RetriesA503FromTheApiServerOnlyForRepeatableRequests) {
+  const Resource api_services{"apiregistration.k8s.io", "v1", "apiservices", false};
+  const std::string group = "unavailable.kube-test.serviceuser.dev";
+  Json api_service = {{"apiVersion", "apiregistration.k8s.io/v1"},
+                      {"kind", "APIService"},
+                      {"metadata", {{"name", "v1." + group}}},
+                      {"spec",
+                       {{"group", group},
+                        {"version", "v1"},
+                        {"service", {{"namespace", "default"}, {"name", "nothing-here"}}},
+                        {"groupPriorityMinimum", 100},
+                        {"versionPriority", 100},
+                        {"insecureSkipTLSVerify", true}}}};
+  ASSERT_TRUE(adminClient().create(api_services, api_service).ok());
+  ClientOptions options;
+  options.max_attempts = 3;
+  options.backoff_base = std::chrono::milliseconds(10);
+  auto client = clientFor(ControlPlane::shared(), "admin", options);
+  const Resource things{group, "v1", "things", true};
+
+  double before = requestCount("get", things.displayName(), "503");
+  Result<Json> got = makeError(ErrorKind::kInternal, "not sent");
+  ASSERT_TRUE(testing::eventually([&] {
+    got = client->get(things, "default", "x");
+    return !got.ok() && got.error().http_status == 503;
+  })) << got.error().describe();
+  EXPECT_EQ(got.error().kind, ErrorKind::kTransient);
+  double gets = requestCount("get", things.displayName(), "503") - before;
+  EXPECT_EQ(std::fmod(gets, 3.0), 0.0) << gets;  // every call made all three attempts
+  EXPECT_GE(gets, 3.0);
+
+  before = requestCount("create", things.displayName(), "503");
+  auto created = client->create(things, {{"metadata", {{"name", "x"}, {"namespace", "default"}}}});
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().http_status, 503);
+  EXPECT_EQ(requestCount("create", things.displayName(), "503") - before, 1.0);
+
+  EXPECT_TRUE(adminClient().remove(api_services, "", "v1." + group).ok());
 }
 
 TEST(RestClientRetries, WaitsForTheClientSideRateLimit) {
