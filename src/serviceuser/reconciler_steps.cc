@@ -51,6 +51,16 @@ Result<kube::Outcome> Reconciler::addFinalizer(Pass& pass) {
 
 Result<kube::Outcome> Reconciler::journal(Pass& pass, const Step& step) {
   pass.next = withJournal(pass.next, *step.journal, step.rotate_request);
+  const std::string& reason = step.journal->reason;
+  if (reason == "SecretLost") {
+    event(pass, kube::EventType::kWarning, "SecretLost", "Rotate",
+          "Secret " + pass.su.spec.secret_name +
+              " was deleted or emptied; a new identity replaces the one whose token it held");
+  } else if (reason == "IdentityLost") {
+    event(pass, kube::EventType::kWarning, "IdentityLost", "Rotate",
+          "identity " + pass.su.status.current->friendly_name +
+              " was disabled, deleted or expired in DigiCert ONE; a new identity replaces it");
+  }
   return now();
 }
 
