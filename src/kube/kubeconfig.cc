@@ -433,6 +433,12 @@ Result<SecretString> TokenFile::current() {
   return token_;
 }
 
+void TokenFile::invalidate() {
+  std::lock_guard lock(mu_);
+  checked_ = {};
+  seen_mtime_ns_ = -1;
+}
+
 net::ClientConfig RestConfig::toClientConfig() const {
   net::ClientConfig c;
   c.base_url = server;

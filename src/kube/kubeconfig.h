@@ -29,6 +29,8 @@ class TokenFile {
   explicit TokenFile(std::string path) : path_(std::move(path)) {}
   // The current token; the previous one when the file cannot be read now.
   Result<SecretString> current();
+  // Makes the next current() read the file whatever its timestamps say (after a 401).
+  void invalidate();
   const std::string& path() const { return path_; }
 
  private:

@@ -219,6 +219,7 @@ Result<net::Request> Client::buildRequest(const Call& call) const {
 
 Result<net::Response> Client::execute(const Call& call) {
   const int attempts = call.repeatable ? std::max(1, options_.max_attempts) : 1;
+  bool token_reread = false;
   for (int attempt = 1;; ++attempt) {
     limiter_->take();
     auto request = buildRequest(call);
@@ -227,6 +228,14 @@ Result<net::Response> Client::execute(const Call& call) {
     std::string code = response ? std::to_string(response->status) : "error";
     requestCounter().labels({call.verb, call.resource->displayName(), code}).inc();
 
+    // A rotated token may be newer than the copy in hand; a 401 means nothing was executed,
+    // so any request may be sent once more with the file read again.
+    if (response && response->status == 401 && config_.token_file && !token_reread) {
+      token_reread = true;
+      config_.token_file->invalidate();
+      --attempt;
+      continue;
+    }
     std::optional<std::chrono::milliseconds> wait;
     if (!response) {
       if (!response.error().retryable() || attempt >= attempts) {

@@ -339,5 +339,24 @@ TEST_F(KubeconfigTest, TalksToTheApiServerWithATokenFile) {
   EXPECT_FALSE(namespaces->items.empty());
 }
 
+TEST_F(KubeconfigTest, ReadsTheTokenFileAgainWhenTheServerRefusesTheToken) {
+  RestConfig good = testing::configFor(ControlPlane::shared(), "admin-token");
+  write("token", "not-a-valid-token");
+  RestConfig config = good;
+  config.bearer_token = SecretString();
+  config.token_file = std::make_shared<TokenFile>(path("token"));
+  auto client = Client::create(config).value();
+  auto refused = client->list(kNamespaces, "");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kUnauthorized);
+
+  // Rotated within the second the file is trusted without a look: the 401 makes it look.
+  write("token.new", good.bearer_token.reveal());
+  ASSERT_EQ(::rename(path("token.new").c_str(), path("token").c_str()), 0);
+  auto created =
+      client->create(kConfigMaps, testing::configMap("default", testing::uniqueName("rotated")));
+  EXPECT_TRUE(created.ok()) << created.error().describe();
+}
+
 }  // namespace
 }  // namespace su::kube
