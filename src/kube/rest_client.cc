@@ -166,11 +166,9 @@ Error errorFromResponse(const net::Response& response, std::string_view what) {
       detail = *message;
     }
     error.code = json::getString(*body, "reason").value_or("");
-    if (auto secs = json::getInt(
-            json::find(*body, "details") ? *json::find(*body, "details") : Json::object(),
-            "retryAfterSeconds");
-        secs && *secs > 0) {
-      error.retry_after = std::chrono::seconds(*secs);
+    const Json* secs = json::at(*body, {"details", "retryAfterSeconds"});
+    if (secs != nullptr && secs->is_number_integer() && secs->get<int64_t>() > 0) {
+      error.retry_after = std::chrono::seconds(secs->get<int64_t>());
     }
   }
   if (auto header = response.header("retry-after"); !header.empty()) {
