@@ -61,11 +61,21 @@ Controller::Controller(kube::Client& client, const Clock& clock, ControllerOptio
 
 Controller::~Controller() { stop(); }
 
+// Workers start only once every cache has listed: a reconcile that ran on a half-filled cache
+// would report a missing issuer or Secret that is not missing.
 void Controller::start() {
   for (kube::Informer* i : {&issuers_, &cluster_issuers_, &secrets_, &serviceusers_}) i->start();
-  workers_ = std::make_unique<kube::WorkerPool>(
-      queue_, options_.workers,
-      [this](const std::string& key) { return reconciler_.reconcile(key); });
+  starter_ = std::thread([this] {
+    while (!stopping_.load() && !waitForSync(std::chrono::milliseconds(500))) {
+    }
+    std::lock_guard lock(workers_mu_);
+    if (stopping_.load()) return;
+    workers_ = std::make_unique<kube::WorkerPool>(
+        queue_, options_.workers,
+        [this](const std::string& key) { return reconciler_.reconcile(key); });
+    log::info("caches synced; workers started",
+              {{"controller", kControllerName}, {"workers", options_.workers}});
+  });
 }
 
 bool Controller::synced() const {
@@ -84,9 +94,14 @@ bool Controller::waitForSync(std::chrono::milliseconds timeout) {
 }
 
 void Controller::stop() {
-  if (workers_) {
-    workers_->stop();
-    workers_.reset();
+  stopping_ = true;
+  if (starter_.joinable()) starter_.join();
+  {
+    std::lock_guard lock(workers_mu_);
+    if (workers_) {
+      workers_->stop();
+      workers_.reset();
+    }
   }
   for (kube::Informer* i : {&serviceusers_, &secrets_, &issuers_, &cluster_issuers_}) i->stop();
   events_.flush(std::chrono::seconds(5));

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -55,7 +57,10 @@ class Controller {
   kube::EventRecorder events_;
   IssuerResolver resolver_;
   Reconciler reconciler_;
+  std::atomic<bool> stopping_{false};
+  std::mutex workers_mu_;
   std::unique_ptr<kube::WorkerPool> workers_;
+  std::thread starter_;
 };
 
 }  // namespace su::serviceuser

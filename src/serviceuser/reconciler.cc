@@ -58,7 +58,8 @@ Reconciler::Reconciler(kube::Client& client, kube::Informer& serviceusers, kube:
       managers_(managers),
       events_(events),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      snapshot_(clock, options.identity_check_interval) {}
 
 kube::Outcome Reconciler::reconcile(const std::string& key) {
   auto started = std::chrono::steady_clock::now();
@@ -176,16 +177,24 @@ Status Reconciler::observe(Pass& pass, bool live) {
   }
   if (pass.su.status.current && pass.manager && !pass.su.meta.deleting &&
       identityCheckDue(pass.su.meta.uid)) {
-    auto remote = pass.manager->getServiceUser(pass.su.status.current->id);
-    if (remote) {
-      o.current_remote_status = remote->status;
-    } else if (remote.error().kind == ErrorKind::kNotFound) {
-      o.current_remote_status = digicert::UserStatus::kDeleted;
-    } else {
-      forgetChecks(pass.su.meta.uid);  // look again on the next pass
-    }
+    o.current_remote_status = checkIdentity(pass);
   }
   return Status::success();
+}
+
+// Whether the current identity still works in DigiCert ONE. The shared snapshot answers for
+// most; anything but "active" is confirmed with a read of that identity before it counts.
+std::optional<digicert::UserStatus> Reconciler::checkIdentity(Pass& pass) {
+  const IdentityRecord& current = *pass.su.status.current;
+  TimePoint issued = parseRfc3339(current.issued_at).value_or(pass.now);
+  auto hint = snapshot_.statusOf(*pass.manager, current.id, issued);
+  if (!hint) forgetChecks(pass.su.meta.uid);
+  if (!hint || *hint == digicert::UserStatus::kActive) return hint;
+  auto remote = pass.manager->getServiceUser(current.id);
+  if (remote) return remote->status;
+  if (remote.error().kind == ErrorKind::kNotFound) return digicert::UserStatus::kDeleted;
+  forgetChecks(pass.su.meta.uid);  // look again on the next pass
+  return std::nullopt;
 }
 
 Result<kube::Outcome> Reconciler::execute(Pass& pass, const Step& step) {

@@ -15,6 +15,7 @@
 #include "kube/work_queue.h"
 #include "serviceuser/decision.h"
 #include "serviceuser/issuers.h"
+#include "serviceuser/remote_snapshot.h"
 #include "serviceuser/secret_shape.h"
 
 namespace su::serviceuser {
@@ -74,6 +75,7 @@ class Reconciler {
   kube::Outcome afterError(Pass& pass, const Error& error);
   void event(const Pass& pass, kube::EventType type, const std::string& reason,
              const std::string& action, const std::string& note);
+  std::optional<digicert::UserStatus> checkIdentity(Pass& pass);
   bool identityCheckDue(const std::string& uid);
   void forgetChecks(const std::string& uid);
 
@@ -85,6 +87,7 @@ class Reconciler {
   const Clock& clock_;
   ReconcilerOptions options_;
 
+  RemoteSnapshot snapshot_;
   std::mutex checks_mu_;
   std::map<std::string, TimePoint> last_identity_check_;  // by ServiceUser UID
 };

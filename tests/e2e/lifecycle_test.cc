@@ -61,7 +61,8 @@ TEST_F(LifecycleTest, RestartOfAConvergedOperatorWritesNothing) {
   restartOperator();
   std::this_thread::sleep_for(std::chrono::seconds(4));  // synced and every key processed
 
-  EXPECT_EQ(resourceVersion("serviceuser", "steady"), su_version);
+  EXPECT_EQ(resourceVersion("serviceuser", "steady"), su_version)
+      << json::dump(get("serviceuser", "steady"));
   EXPECT_EQ(resourceVersion("secret", "steady-token"), secret_version);
   EXPECT_EQ(remoteWrites(), writes);
 }
