@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "kube/kube_fixture.h"
@@ -78,6 +79,43 @@ TEST(LeaderElection, TwoCandidatesNeverLeadAtOnceAndTheSecondTakesOverWhenTheLea
   ASSERT_TRUE(lease.ok());
   EXPECT_EQ((*lease)["spec"]["holderIdentity"], "candidate-b");
   EXPECT_EQ((*lease)["spec"]["leaseTransitions"], 1);
+}
+
+TEST(LeaderElection, ThreeCandidatesStartingTogetherHandOverOneAtATime) {
+  std::string ns = testing::freshNamespace("election-race");
+  Candidate c[3];
+  for (int i = 0; i < 3; ++i) c[i].make(ns, "racer-" + std::to_string(i));
+  for (auto& candidate : c) candidate.elector->start();
+
+  std::atomic<bool> watching{true};
+  std::atomic<int> overlaps{0};
+  std::thread monitor([&] {
+    while (watching) {
+      int leaders = 0;
+      for (auto& candidate : c) leaders += candidate.elector->isLeader();
+      if (leaders > 1) overlaps++;
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  std::set<int> led;
+  for (int round = 0; round < 3; ++round) {
+    int leader = -1;
+    ASSERT_TRUE(eventually(
+        [&] {
+          for (int i = 0; i < 3; ++i) {
+            if (!led.count(i) && c[i].elector->isLeader()) leader = i;
+          }
+          return leader >= 0;
+        },
+        15s))
+        << "no new leader in round " << round;
+    led.insert(leader);
+    c[leader].elector->stop();
+  }
+  watching = false;
+  monitor.join();
+  EXPECT_EQ(overlaps.load(), 0);
+  for (auto& candidate : c) EXPECT_EQ(candidate.started.load(), 1);
 }
 
 TEST(LeaderElection, TakesOverALeaseWhoseHolderVanishedWithoutReleasingIt) {
