@@ -36,11 +36,6 @@ bool changesRemote(StepKind kind) {
   }
 }
 
-bool userMustFix(ErrorKind kind) {
-  return kind == ErrorKind::kInvalid || kind == ErrorKind::kForbidden ||
-         kind == ErrorKind::kUnauthorized;
-}
-
 std::chrono::milliseconds until(TimePoint now, TimePoint when, std::chrono::seconds cap) {
   auto d = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
   if (d < std::chrono::seconds(1)) d = std::chrono::seconds(1);

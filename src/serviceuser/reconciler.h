@@ -69,6 +69,7 @@ class Reconciler {
   kube::Outcome wait(Pass& pass, const Step& step);
 
   Status deliver(Pass& pass, const digicert::ServiceUser& created, SecretString token);
+  void strand(Pass& pass, const std::string& id, const std::string& name, const Error& error);
   Status retire(Pass& pass, const std::string& id, const std::string& name, bool deleted_su);
   Status writeSecret(const ServiceUser& su, const SecretBuilder& build);
   Status writeStatus(Pass& pass);

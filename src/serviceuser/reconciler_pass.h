@@ -21,4 +21,10 @@ struct Reconciler::Pass {
   bool object_gone = false;  // the finalizer was removed: nothing more to write
 };
 
+// Errors that repeating will not fix: the user (or a DigiCert ONE administrator) must act.
+inline bool userMustFix(ErrorKind kind) {
+  return kind == ErrorKind::kInvalid || kind == ErrorKind::kForbidden ||
+         kind == ErrorKind::kUnauthorized;
+}
+
 }  // namespace su::serviceuser

@@ -166,7 +166,8 @@ Result<kube::Outcome> Reconciler::adopt(Pass& pass) {
 Result<kube::Outcome> Reconciler::retireStranded(Pass& pass, const Step& step) {
   if (!pass.manager) return noManager();
   Status retired = retire(pass, step.stranded->id, step.stranded->friendly_name, false);
-  if (!retired) return retired.error();
+  if (!retired && !userMustFix(retired.error().kind)) return retired.error();
+  if (!retired) strand(pass, step.stranded->id, step.stranded->friendly_name, retired.error());
   pass.next = withStrandedRetired(pass.next, *step.journal);
   event(pass, kube::EventType::kWarning, "RetiredStranded", "RetireIdentity",
         "retired " + step.stranded->friendly_name + " (id " + step.stranded->id +
@@ -191,6 +192,19 @@ Status Reconciler::retire(Pass& pass, const std::string& id, const std::string& 
              {"identity", name},
              {"deleted_serviceuser", deleted_su ? "true" : "false"}});
   return Status::success();
+}
+
+// DigiCert ONE refused to retire an identity: it is listed in status.stranded for a human and
+// the ServiceUser moves on instead of retrying forever.
+void Reconciler::strand(Pass& pass, const std::string& id, const std::string& name,
+                        const Error& error) {
+  pass.next = withStranded(pass.next, {id, name, error.describe()});
+  ControllerMetrics::get()
+      .stranded.labels({pass.su.meta.namespace_name, pass.su.meta.name})
+      .set(static_cast<double>(pass.next.stranded.size()));
+  event(pass, kube::EventType::kWarning, "RetireFailed", "RetireIdentity",
+        "DigiCert ONE refused to retire " + name + " (id " + id + "): " + error.describe() +
+            ". It is listed in status.stranded; retire it in the DigiCert ONE console");
 }
 
 Result<kube::Outcome> Reconciler::updateIdentity(Pass& pass) {
@@ -237,7 +251,8 @@ Result<kube::Outcome> Reconciler::retirePredecessor(Pass& pass) {
   if (!pass.manager) return noManager();
   const PredecessorRecord& old = *pass.su.status.predecessor;
   Status retired = retire(pass, old.id, old.friendly_name, false);
-  if (!retired) return retired.error();
+  if (!retired && !userMustFix(retired.error().kind)) return retired.error();
+  if (!retired) strand(pass, old.id, old.friendly_name, retired.error());
   pass.next = withPredecessorRetired(pass.next);
   event(pass, kube::EventType::kNormal, "Retired", "RetireIdentity",
         "retired " + old.friendly_name + " (id " + old.id + ")");

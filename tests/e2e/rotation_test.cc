@@ -106,5 +106,26 @@ TEST_F(RotationTest, IdentityDisabledInDigiCertIsNoticedAndReplaced) {
   EXPECT_NE(kubectl("get events.events.k8s.io").find("IdentityLost"), std::string::npos);
 }
 
+TEST_F(RotationTest, PredecessorDigiCertRefusesToRetireIsListedAsStranded) {
+  startOperator();
+  apply(serviceUser("refused", "  retireGracePeriod: 1s\n"));
+  waitReady("refused");
+  sim_->addFault(Json{{"kind", "error"},
+                      {"count", -1},
+                      {"status", 403},
+                      {"method", "DELETE"},
+                      {"path_prefix", "/account/api/v1/user"}});
+
+  kubectl("annotate serviceuser refused identity.serviceuser.dev/rotate=once");
+  ASSERT_TRUE(eventually([&] {
+    return json::at(get("serviceuser", "refused"), {"status", "stranded"}) != nullptr;
+  }));
+
+  Json su = waitReady("refused");
+  EXPECT_EQ(su["status"]["stranded"][0]["friendlyName"], ns_ + "-refused-r1");
+  EXPECT_EQ(json::at(su, {"status", "predecessor"}), nullptr);
+  EXPECT_NE(kubectl("get events.events.k8s.io").find("RetireFailed"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace su::e2e
