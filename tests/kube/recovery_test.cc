@@ -83,6 +83,30 @@ ControlPlane* Recovery::cp_ = nullptr;
 bool Recovery::started_ = false;
 std::string Recovery::start_error_;
 
+TEST_F(Recovery, AWatchFromACompactedResourceVersionFailsWith410) {
+  std::string ns = freshNamespace("expired");
+  auto listed = client_->list(kConfigMaps, ns);
+  ASSERT_TRUE(listed.ok());
+  advancePastCompaction(freshNamespace("filler"));
+
+  WatchOptions options;
+  options.resource_version = listed->resource_version;
+  options.timeout = std::chrono::seconds(10);
+  net::CancelSource cancel;
+  int events = 0;
+  auto ended = client_->watch(
+      kConfigMaps, ns, options,
+      [&](WatchEvent&&) {
+        ++events;
+        return true;
+      },
+      cancel);
+  ASSERT_FALSE(ended.ok());
+  EXPECT_EQ(ended.error().http_status, 410);
+  EXPECT_EQ(ended.error().kind, ErrorKind::kTransient);
+  EXPECT_EQ(events, 0);
+}
+
 TEST_F(Recovery, RelistsAfterGoneWithoutMissingAnUpdate) {
   std::string ns = freshNamespace("gone");
   std::string filler_ns = freshNamespace("filler");
