@@ -66,7 +66,8 @@ void Informer::stop() {
   cancel_->cancel();
   wake_.notify_all();
   synced_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  // From a handler (the informer's own thread) it only asks; the destructor joins.
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 bool Informer::waitForSync(std::chrono::milliseconds timeout) {

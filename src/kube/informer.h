@@ -80,7 +80,8 @@ class Informer {
   void setHandlers(EventHandlers handlers);
 
   void start();
-  // Cancels the watch in flight and joins the thread.
+  // Cancels the watch in flight and joins the thread (a handler may call it; the destructor
+  // joins then).
   void stop();
 
   // True once the first list is in the cache and its adds were handed out.

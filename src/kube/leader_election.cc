@@ -59,7 +59,8 @@ void LeaderElector::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  // From a callback (the elector's own thread) it only asks; the destructor joins.
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 std::string LeaderElector::leader() const {

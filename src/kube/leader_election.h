@@ -57,7 +57,8 @@ class LeaderElector {
   ~LeaderElector();  // stop()
 
   void start();
-  // Stops competing; releases the Lease when leading and release_on_stop is set.
+  // Stops competing; releases the Lease when leading and release_on_stop is set. Callbacks run
+  // on the elector's thread and may call stop(); the destructor then waits for the thread.
   void stop();
   // True while leading and within the renew deadline of the last renewal, even if the elector's
   // thread is still waiting on a request.

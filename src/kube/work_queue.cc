@@ -177,7 +177,8 @@ WorkerPool::~WorkerPool() { stop(); }
 void WorkerPool::stop() {
   queue_.shutDown();
   for (std::thread& t : threads_) {
-    if (t.joinable()) t.join();
+    // A worker that stops the pool is not joined by itself; the destructor joins it.
+    if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
   }
 }
 

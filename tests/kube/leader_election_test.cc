@@ -163,6 +163,26 @@ TEST(LeaderElection, ALeaderWhoseLeaseWasTakenStopsWithinItsRenewDeadline) {
   EXPECT_EQ((*after)["spec"]["holderIdentity"], "intruder");
 }
 
+TEST(LeaderElection, ACallbackMayStopItsOwnElector) {
+  std::string ns = testing::freshNamespace("election-self-stop");
+  std::unique_ptr<LeaderElector> elector;
+  std::atomic<int> stopped{0};
+  LeaderCallbacks callbacks;
+  callbacks.on_started_leading = [&] { elector->stop(); };  // on the elector's own thread
+  callbacks.on_stopped_leading = [&] { stopped++; };
+  auto made = LeaderElector::create(testing::configFor(ControlPlane::shared()),
+                                    fastOptions(ns, "quitter"), callbacks);
+  ASSERT_TRUE(made.ok());
+  elector = std::move(made).value();
+  elector->start();
+  ASSERT_TRUE(eventually([&] { return stopped.load() == 1; }));
+  EXPECT_FALSE(elector->isLeader());
+  auto lease = testing::adminClient().get(kLeases, ns, "operator");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_FALSE((*lease)["spec"].contains("holderIdentity"));  // released on the way out
+  elector.reset();                                            // joins the finished thread
+}
+
 TEST(LeaderElection, RefusesTimingsThatCannotBeSafe) {
   LeaderElectionOptions options = fastOptions("ns", "x");
   options.renew_deadline = options.lease_duration;
