@@ -21,6 +21,11 @@ kube::InformerOptions secretOptions(const std::string& ns) {
   return o;
 }
 
+int64_t generationOf(const json::Json& object) {
+  const json::Json* g = json::at(object, {"metadata", "generation"});
+  return g != nullptr && g->is_number_integer() ? g->get<int64_t>() : 0;
+}
+
 }  // namespace
 
 Controller::Controller(kube::Client& client, const Clock& clock, ControllerOptions options)
@@ -35,7 +40,10 @@ Controller::Controller(kube::Client& client, const Clock& clock, ControllerOptio
       events_(client, kube::EventRecorderOptions{.controller = "identity.serviceuser.dev/operator",
                                                  .instance = options_.instance}),
       resolver_(client, issuers_, cluster_issuers_, clock, options_.issuers),
-      reconciler_(client, serviceusers_, secrets_, resolver_, events_, clock, options_.reconciler) {
+      reconciler_(client, serviceusers_, secrets_, resolver_, events_, clock, options_.reconciler),
+      issuer_queue_(kube::WorkQueueOptions{.name = "issuer"}),
+      issuer_status_(client, issuers_, cluster_issuers_, resolver_, clock,
+                     options_.reconciler.identity_check_interval) {
   auto enqueue = [this](const std::string& key, const json::Json&) { queue_.add(key); };
   serviceusers_.setHandlers({.on_add = enqueue,
                              .on_update = [this](const std::string& key, const json::Json&,
@@ -48,13 +56,20 @@ Controller::Controller(kube::Client& client, const Clock& clock, ControllerOptio
                         .on_delete = owner});
   for (bool cluster : {false, true}) {
     auto users = [this, cluster](const std::string&, const json::Json& i) {
-      enqueueUsersOf(i, cluster);
+      issuerChanged(i, cluster);
     };
     (cluster ? cluster_issuers_ : issuers_)
         .setHandlers(
             {.on_add = users,
-             .on_update = [this, cluster](const std::string&, const json::Json&,
-                                          const json::Json& i) { enqueueUsersOf(i, cluster); },
+             .on_update =
+                 [this, cluster](const std::string&, const json::Json& old, const json::Json& i) {
+                   // Its own status writes need no look at its ServiceUsers.
+                   if (generationOf(old) == generationOf(i)) {
+                     issuer_queue_.add(IssuerStatusReconciler::keyOf(i, cluster));
+                     return;
+                   }
+                   issuerChanged(i, cluster);
+                 },
              .on_delete = users});
   }
 }
@@ -73,6 +88,8 @@ void Controller::start() {
     workers_ = std::make_unique<kube::WorkerPool>(
         queue_, options_.workers,
         [this](const std::string& key) { return reconciler_.reconcile(key); });
+    issuer_workers_ = std::make_unique<kube::WorkerPool>(
+        issuer_queue_, 1, [this](const std::string& key) { return issuer_status_.reconcile(key); });
     log::info("caches synced; workers started",
               {{"controller", kControllerName}, {"workers", options_.workers}});
   });
@@ -98,9 +115,9 @@ void Controller::stop() {
   if (starter_.joinable()) starter_.join();
   {
     std::lock_guard lock(workers_mu_);
-    if (workers_) {
-      workers_->stop();
-      workers_.reset();
+    for (auto* pool : {&workers_, &issuer_workers_}) {
+      if (*pool) (*pool)->stop();
+      pool->reset();
     }
   }
   for (kube::Informer* i : {&serviceusers_, &secrets_, &issuers_, &cluster_issuers_}) i->stop();
@@ -119,7 +136,8 @@ void Controller::enqueueOwner(const json::Json& secret) {
   }
 }
 
-void Controller::enqueueUsersOf(const json::Json& issuer, bool cluster) {
+void Controller::issuerChanged(const json::Json& issuer, bool cluster) {
+  issuer_queue_.add(IssuerStatusReconciler::keyOf(issuer, cluster));
   std::string name = json::stringAt(issuer, {"metadata", "name"});
   std::string ns = json::stringAt(issuer, {"metadata", "namespace"});
   for (const kube::ObjectPtr& su : serviceusers_.list()) {

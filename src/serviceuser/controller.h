@@ -12,6 +12,7 @@
 #include "kube/informer.h"
 #include "kube/rest_client.h"
 #include "kube/work_queue.h"
+#include "serviceuser/issuer_status.h"
 #include "serviceuser/issuers.h"
 #include "serviceuser/reconciler.h"
 
@@ -44,7 +45,8 @@ class Controller {
 
  private:
   void enqueueOwner(const json::Json& secret);
-  void enqueueUsersOf(const json::Json& issuer, bool cluster);
+  // An issuer changed: its own status and every ServiceUser naming it need a look.
+  void issuerChanged(const json::Json& issuer, bool cluster);
 
   kube::Client& client_;
   const Clock& clock_;
@@ -57,6 +59,9 @@ class Controller {
   kube::EventRecorder events_;
   IssuerResolver resolver_;
   Reconciler reconciler_;
+  kube::WorkQueue issuer_queue_;
+  IssuerStatusReconciler issuer_status_;
+  std::unique_ptr<kube::WorkerPool> issuer_workers_;
   std::atomic<bool> stopping_{false};
   std::mutex workers_mu_;
   std::unique_ptr<kube::WorkerPool> workers_;

@@ -71,6 +71,12 @@ Result<digicert::ClientOptions> IssuerResolver::clientOptions(const IssuerSpec& 
   return opts;
 }
 
+Result<digicert::ClientOptions> IssuerResolver::optionsFor(const json::Json& issuer) {
+  auto spec = parseIssuerSpec(issuer, json::stringAt(issuer, {"metadata", "namespace"}));
+  if (!spec) return spec.error();
+  return clientOptions(*spec);
+}
+
 Result<std::shared_ptr<digicert::AccountManager>> IssuerResolver::forServiceUser(
     const ServiceUser& su) {
   bool cluster = su.spec.issuer_ref.kind == "ClusterDigiCertIssuer";

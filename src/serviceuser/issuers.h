@@ -43,6 +43,8 @@ class IssuerResolver final : public AccountManagerSource {
                  const Clock& clock, Options options);
 
   Result<std::shared_ptr<digicert::AccountManager>> forServiceUser(const ServiceUser& su) override;
+  // The client settings an issuer object describes, its credentials read live.
+  Result<digicert::ClientOptions> optionsFor(const json::Json& issuer);
 
  private:
   struct Entry {

@@ -159,5 +159,24 @@ TEST_F(LifecycleTest, MetricsShowTheIdentityEndDateWithoutTokens) {
   EXPECT_EQ(r.output.find(token), std::string::npos);
 }
 
+TEST_F(LifecycleTest, IssuerReadinessTellsWhetherDigiCertAcceptsItsCredentials) {
+  startOperator();
+  ASSERT_TRUE(eventually([&] {
+    return conditionReason(get("digicertissuer", "digicert"), "Ready") == "CredentialsAccepted";
+  }));
+
+  kubectl("create secret generic wrong-key --from-literal=api-key=not-a-key");
+  kubectl(
+      "patch digicertissuer digicert --type=merge -p "
+      "'{\"spec\":{\"apiKeySecretRef\":{\"name\":\"wrong-key\",\"key\":\"api-key\"}}}'");
+  ASSERT_TRUE(eventually([&] {
+    return conditionReason(get("digicertissuer", "digicert"), "Ready") == "CredentialsRejected";
+  }));
+  Json issuer = get("digicertissuer", "digicert");
+  EXPECT_EQ(json::getInt(issuer["status"], "observedGeneration"),
+            json::getInt(issuer["metadata"], "generation"));
+  EXPECT_EQ(json::dump(issuer).find("not-a-key"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace su::e2e
