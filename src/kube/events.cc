@@ -1,5 +1,7 @@
 #include "kube/events.h"
 
+#include <algorithm>
+
 #include "common/json.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -82,6 +84,7 @@ EventRecorder::~EventRecorder() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    give_up_at_ = (Steady::now() + options_.shutdown_timeout).time_since_epoch().count();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -115,13 +118,21 @@ bool EventRecorder::flush(std::chrono::milliseconds timeout) {
   return idle_cv_.wait_for(lock, timeout, [this] { return idleLocked(); });
 }
 
+// How long the writer sleeps: until the next series may be written, or a second when none
+// waits. Never zero, so a zero series interval cannot spin.
+std::chrono::milliseconds EventRecorder::idleWait() const {
+  bool pending = false;
+  for (const auto& [key, series] : series_) pending |= series.count != series.written_count;
+  if (!pending) return std::chrono::seconds(1);
+  return std::clamp<std::chrono::milliseconds>(
+      options_.series_interval, std::chrono::milliseconds(10), std::chrono::seconds(1));
+}
+
 void EventRecorder::run() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait_for(
-        lock,
-        std::min<std::chrono::milliseconds>(options_.series_interval, std::chrono::seconds(1)),
-        [this] { return stopping_ || flush_requested_ || !queue_.empty(); });
+    cv_.wait_for(lock, idleWait(),
+                 [this] { return stopping_ || flush_requested_ || !queue_.empty(); });
     bool stopping = stopping_;
     bool flush = flush_requested_;
     std::deque<Pending> batch;
@@ -129,8 +140,14 @@ void EventRecorder::run() {
     busy_ = true;
     lock.unlock();
 
-    for (const Pending& p : batch) handle(p);
-    writeDueSeries(stopping || flush);
+    for (const Pending& p : batch) {
+      if (pastShutdownDeadline()) {
+        droppedCounter().labels({}).inc();
+        continue;
+      }
+      handle(p);
+    }
+    if (!pastShutdownDeadline()) writeDueSeries(stopping || flush);
 
     lock.lock();
     busy_ = false;
@@ -138,6 +155,10 @@ void EventRecorder::run() {
     if (idleLocked()) idle_cv_.notify_all();
     if (stopping && queue_.empty()) return;
   }
+}
+
+bool EventRecorder::pastShutdownDeadline() const {
+  return Steady::now().time_since_epoch().count() > give_up_at_.load();
 }
 
 void EventRecorder::handle(const Pending& p) {

@@ -11,9 +11,11 @@
 // full, events are dropped and counted (kube_events_dropped_total), never waited for.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -45,12 +47,15 @@ struct EventRecorderOptions {
   std::chrono::milliseconds series_interval{30000};
   // A repeat after this much quiet starts a new Event.
   std::chrono::milliseconds series_lifetime{std::chrono::minutes(30)};
+  // After the destructor is called, events still unwritten after this long are dropped.
+  std::chrono::milliseconds shutdown_timeout{5000};
 };
 
 class EventRecorder {
  public:
   EventRecorder(Client& client, EventRecorderOptions options);
-  ~EventRecorder();  // writes what is queued (bounded by the client's timeout), then stops
+  // Writes what is queued, for at most shutdown_timeout (plus one request in flight), then stops.
+  ~EventRecorder();
 
   void record(const ObjectReference& regarding, EventType type, std::string reason,
               std::string action, std::string note);
@@ -78,6 +83,8 @@ class EventRecorder {
   Status writeSeries(Series& series);
   void writeDueSeries(bool all);
   bool idleLocked() const;
+  std::chrono::milliseconds idleWait() const;
+  bool pastShutdownDeadline() const;
 
   Client& client_;
   EventRecorderOptions options_;
@@ -89,6 +96,8 @@ class EventRecorder {
   bool busy_ = false;
   bool flush_requested_ = false;
   bool stopping_ = false;
+  std::atomic<std::chrono::steady_clock::rep> give_up_at_{
+      std::numeric_limits<std::chrono::steady_clock::rep>::max()};
   std::thread thread_;
 };
 

@@ -1,7 +1,14 @@
 // Events written to the real API server: one object per distinct event, repeats as a series.
 #include "kube/events.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include "common/metrics.h"
 #include "kube/kube_fixture.h"
@@ -107,6 +114,67 @@ TEST(Events, RecordingNeverWaitsForTheApiServer) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
   }
   EXPECT_GT(dropped.labels({}).value() - before, 0.0);
+}
+
+double cpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+TEST(Events, AnIdleRecorderDoesNotSpin) {
+  EventRecorder recorder(adminClient(), recorderOptions());  // a zero series interval
+  double before = cpuSeconds();
+  std::this_thread::sleep_for(1s);
+  EXPECT_LT(cpuSeconds() - before, 0.2);
+}
+
+// A socket that takes connections into its backlog and never answers: every request hangs
+// until the client's timeout.
+class Blackhole {
+ public:
+  Blackhole() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(::listen(fd_, 64), 0);
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Blackhole() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST(Events, GivesUpOnQueuedEventsWithinTheShutdownTimeout) {
+  Blackhole hole;
+  RestConfig config = testing::configFor(testing::ControlPlane::shared());
+  config.server = "https://127.0.0.1:" + std::to_string(hole.port());
+  config.timeout = 1s;
+  auto client = Client::create(config).value();
+  EventRecorderOptions options = recorderOptions();
+  options.shutdown_timeout = 1500ms;
+  auto& dropped = metrics::defaultRegistry().counter("kube_events_dropped_total", "");
+  double before = dropped.labels({}).value();
+  auto recorder = std::make_unique<EventRecorder>(*client, options);
+  ObjectReference ref;
+  ref.kind = "ConfigMap";
+  ref.ns = "default";
+  ref.name = "x";
+  for (int i = 0; i < 20; ++i) {
+    recorder->record(ref, EventType::kNormal, "R", "A", "hanging " + std::to_string(i));
+  }
+  auto start = std::chrono::steady_clock::now();
+  recorder.reset();  // 20 requests of 1 s each would take 20 s
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+  EXPECT_GT(dropped.labels({}).value() - before, 10.0);
 }
 
 }  // namespace
