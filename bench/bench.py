@@ -113,6 +113,22 @@ def proc_stats(pid):
     return out
 
 
+def tree_cpu_seconds(pid):
+    """CPU seconds of a process and its descendants (the control plane runs its server as a
+    child)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += proc_stats(p)["cpu_seconds"]
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return total
+
+
 # --- the API server ----------------------------------------------------------------------------
 
 
@@ -218,6 +234,10 @@ class Tracker:
         self.issued_at = {}
         self.created_at = {}
         self.threads = []
+        self.stopped = False
+
+    def stop(self):
+        self.stopped = True
 
     def start(self):
         for kind in ("serviceusers", "secrets"):
@@ -225,23 +245,34 @@ class Tracker:
                 path = su_path()
             else:
                 path = f"/api/v1/namespaces/{NAMESPACE}/secrets"
-            listed = self.api.json("GET", path + "?limit=500")
-            rv = listed["metadata"]["resourceVersion"]
-            # A fresh namespace holds nothing the benchmark counts (only the issuer key).
+            rv, cont, now = None, "", time.monotonic()
+            while True:
+                page = self.api.json("GET", path + "?limit=500" +
+                                     (f"&continue={urllib.parse.quote(cont)}" if cont else ""))
+                rv = rv or page["metadata"]["resourceVersion"]
+                for obj in page.get("items", []):
+                    self._seen(kind, obj, now)
+                cont = page["metadata"].get("continue")
+                if not cont:
+                    break
             t = threading.Thread(target=self._watch, args=(kind, path, rv), daemon=True)
             t.start()
             self.threads.append(t)
 
     def _watch(self, kind, path, rv):
-        while True:
+        while not self.stopped:
             q = f"{path}?watch=1&resourceVersion={rv}&timeoutSeconds=3600&allowWatchBookmarks=true"
             try:
                 for ev in self.api.stream(q):
+                    if self.stopped:
+                        return
                     obj = ev.get("object") or {}
                     rv = obj.get("metadata", {}).get("resourceVersion", rv)
                     if ev.get("type") in ("ADDED", "MODIFIED"):
                         self._seen(kind, obj, time.monotonic())
             except Exception as e:  # a broken stream resumes from the last version seen
+                if self.stopped:
+                    return
                 log(f"watch {kind} ended: {e}")
                 time.sleep(0.5)
 
@@ -470,6 +501,7 @@ def converge(env, controller_pid, names, timeout, on_wait=None):
     api0 = env.api.request_counts()
     sim0, _ = sim_calls(env.sim)
     cpu0 = proc_stats(controller_pid)["cpu_seconds"]
+    others0 = (tree_cpu_seconds(env.kube.pid), tree_cpu_seconds(env.sim_proc.pid))
 
     t0 = time.monotonic()
     apply_all(env.api, names)
@@ -479,6 +511,8 @@ def converge(env, controller_pid, names, timeout, on_wait=None):
     ok = tracker.wait_all_ready(names, timeout)
     t_ready = time.monotonic()
     stats = proc_stats(controller_pid)
+    others1 = (tree_cpu_seconds(env.kube.pid), tree_cpu_seconds(env.sim_proc.pid))
+    tracker.stop()
 
     api1 = env.api.request_counts()
     sim1, users = sim_calls(env.sim)
@@ -506,9 +540,13 @@ def converge(env, controller_pid, names, timeout, on_wait=None):
         "rss_mib": round(stats["rss_mib"], 1),
         "threads": stats["threads"],
         "cpu_seconds": round(stats["cpu_seconds"] - cpu0, 2),
+        "apiserver_cpu_seconds": round(others1[0] - others0[0], 2),
+        "simulator_cpu_seconds": round(others1[1] - others0[1], 2),
         "api_requests": breakdown,
         "api_requests_per_su": {k: round(v / n, 3) for k, v in breakdown.items()},
         "api_writes_per_su": round(writes_of(breakdown, OPERATOR_RESOURCES) / n, 3),
+        "api_writes_per_su_without_events":
+            round(writes_of(breakdown, OPERATOR_RESOURCES - {"events"}) / n, 3),
         "api_background_writes": writes_of(breakdown) - writes_of(breakdown, OPERATOR_RESOURCES),
         "remote_calls": dict(sorted(calls.items())),
         "remote_calls_per_identity": {k: round(v / n, 3) for k, v in sorted(calls.items())},
@@ -607,7 +645,8 @@ def perf_start(args, pid, workdir):
     if not args.perf:
         return None
     out = os.path.join(workdir, "perf.data")
-    return subprocess.Popen(["perf", "record", "-F", "99", "-g", "-p", str(pid), "-o", out],
+    return subprocess.Popen(["perf", "record", "-F", "49", "--call-graph", "dwarf,16384",
+                             "-p", str(pid), "-o", out],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -619,8 +658,8 @@ def perf_stop(p, workdir):
     report = os.path.join(workdir, "perf-report.txt")
     with open(report, "w") as f:
         subprocess.run(["perf", "report", "-i", os.path.join(workdir, "perf.data"), "--stdio",
-                        "--no-children", "--percent-limit", "1.5", "-g", "none",
-                        "--sort", "dso,symbol"], stdout=f, stderr=subprocess.DEVNULL)
+                        "--children", "--percent-limit", "3", "-g", "none", "--sort", "symbol",
+                        "-w", "12,12,160"], stdout=f, stderr=subprocess.DEVNULL)
     return report
 
 
@@ -662,9 +701,14 @@ def operator_leg(args, n, workdir):
 
         # Restart: a new process finds every ServiceUser done.
         log("  restart")
+        tracker = Tracker(env.api)
+        tracker.start()
+        wall_restart = time.time()
         op.stop()
         api0, (sim0, _) = env.api.request_counts(), sim_calls(env.sim)
         unready0 = tracker.became_unready
+        time.sleep(1)  # the new tracker has listed and reports every ServiceUser ready
+        still0 = tracker.all_ready(names)
         op.start()
         readyz = op.wait_readyz()
         quiet, reconciles = wait_quiet(op, n, args.timeout)
@@ -676,8 +720,10 @@ def operator_leg(args, n, workdir):
                         "settled": quiet,
                         "settle_seconds": round(time.monotonic() - op.started, 1),
                         "reconciles": reconciles,
-                        "all_still_ready": tracker.all_ready(names)
+                        "all_still_ready": still0 and tracker.all_ready(names)
                         and tracker.became_unready == unready0,
+                        "became_unready": tracker.became_unready - unready0,
+                        "events_by_reason": event_reasons(env.api, wall_restart),
                         "api_requests": restart,
                         "api_writes": writes_of(restart, OPERATOR_RESOURCES),
                         "api_background_writes":
@@ -685,8 +731,26 @@ def operator_leg(args, n, workdir):
                         "remote_calls": calls, "remote_writes": sim_writes(calls),
                         "peak_rss_mib": round(stats["peak_rss_mib"], 1),
                         "cpu_seconds": round(stats["cpu_seconds"], 2)}
+        tracker.stop()
         op.stop()
         return m
+
+
+def event_reasons(api, since):
+    """Events created at or after `since` (wall clock, whole seconds), counted by reason."""
+    out, cont = {}, ""
+    since_text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(since)))
+    while True:
+        page = api.json("GET", f"/apis/events.k8s.io/v1/namespaces/{NAMESPACE}/events?limit=500"
+                        + (f"&continue={urllib.parse.quote(cont)}" if cont else ""))
+        for e in page.get("items", []):
+            if e["metadata"].get("creationTimestamp", "") >= since_text:
+                entry = out.setdefault(f"{e.get('type')}/{e.get('reason')}",
+                                       {"count": 0, "example": e.get("note", "")})
+                entry["count"] += 1
+        cont = page["metadata"].get("continue")
+        if not cont:
+            return out
 
 
 # --- reporting -----------------------------------------------------------------------------------
@@ -771,6 +835,7 @@ def markdown(doc):
         lambda r: f"{fmt(ref(r)['secret_latency_s']['median'])}"
         f" / {fmt(ref(r)['secret_latency_s']['p99'])}")
     row("**API writes per SU** (target ≤ 4)", lambda r: fmt(op(r)["api_writes_per_su"]))
+    row("API writes per SU without Events", lambda r: fmt(op(r)["api_writes_per_su_without_events"]))
     row("API requests per SU by verb/resource",
         lambda r: ", ".join(f"{k} {v:g}" for k, v in op(r)["api_requests_per_su"].items()))
     row("reference API requests per SU",
@@ -780,6 +845,10 @@ def markdown(doc):
                             for k, v in op(r)["remote_calls_per_identity"].items()))
     row("operator CPU during convergence (s)", lambda r: fmt(op(r)["cpu_seconds"]))
     row("reference CPU (s)", lambda r: fmt(ref(r)["cpu_seconds"]))
+    row("API server + simulator CPU, operator leg (s)",
+        lambda r: f"{fmt(op(r)['apiserver_cpu_seconds'])} + {fmt(op(r)['simulator_cpu_seconds'])}")
+    row("API server + simulator CPU, reference leg (s)",
+        lambda r: f"{fmt(ref(r)['apiserver_cpu_seconds'])} + {fmt(ref(r)['simulator_cpu_seconds'])}")
     row("**operator peak RSS (MiB)** (target ≤ 64 at 10,000)",
         lambda r: f"{fmt(op(r)['peak_rss_mib'])} (after restart "
         f"{fmt(op(r).get('restart', {}).get('peak_rss_mib'))})")
@@ -796,9 +865,12 @@ def markdown(doc):
         lambda r: fmt(op(r)["restart"]["readyz_seconds"]))
     row("restart: all reconciled after (s); all still ready",
         lambda r: f"{fmt(op(r)['restart']['settle_seconds'])}; "
-        f"{'yes' if op(r)['restart']['all_still_ready'] else 'NO'}")
+        f"{'yes' if op(r)['restart']['all_still_ready'] else 'NO'}"
+        f" ({fmt(op(r)['restart']['became_unready'])} turned not ready)")
+    row("restart: Events written", lambda r: ", ".join(
+        f"{k} {v['count']}" for k, v in op(r)["restart"]["events_by_reason"].items()) or "0")
 
-    lines = [f"Run {doc['started']} on {doc['machine']['cpus']} CPUs "
+    lines = [f"Run {doc['started']} of commit {doc['commit'][:12]} on {doc['machine']['cpus']} CPUs "
              f"(load average at start {doc['machine']['loadavg']}); settings: "
              f"{doc['settings_text']}.", "",
              "| N | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)] + rows
@@ -871,6 +943,9 @@ def main():
     p.add_argument("--perf", action="store_true",
                    help="record a CPU profile of the operator during convergence")
     p.add_argument("--skip-reference", action="store_true")
+    p.add_argument("--commit", default="unknown", help="the operator's source commit")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other N of an existing latest.json in --out")
     args = p.parse_args()
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="su-bench-")
@@ -878,7 +953,7 @@ def main():
     settings = {"workers": args.workers, "kube_api_qps": args.qps, "kube_api_burst": args.burst,
                 "digicert_budget": args.budget, "idle_seconds": args.idle,
                 "simulator_page_size": 100, "operator_page_size": "default (100)"}
-    doc = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    doc = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": args.commit,
            "machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg()[0]},
            "settings": settings,
            "settings_text": f"--workers {args.workers} --kube-api-qps {args.qps:g} "
@@ -886,10 +961,17 @@ def main():
            "latency_method": "harness watch events: Secret ADDED minus ServiceUser ADDED, and "
                              "first ready MODIFIED minus ServiceUser ADDED, on one monotonic clock",
            "targets": TARGETS, "results": [], "workdir": workdir}
+    previous = os.path.join(args.out, "latest.json")
+    if args.merge and os.path.exists(previous):
+        with open(previous) as f:
+            old = json.load(f)
+        doc["merged_from"] = old.get("merged_from", []) + [old["started"]]
+        doc["results"] = [r for r in old["results"] if r["n"] not in args.n]
     log(f"workdir {workdir}")
     for n in args.n:
-        r = {"n": n}
+        r = {"n": n, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": args.commit}
         doc["results"].append(r)
+        doc["results"].sort(key=lambda x: x["n"])
         if not args.skip_reference:
             log(f"N={n}: reference")
             t = time.monotonic()

@@ -22,7 +22,15 @@ if ! python3 -c "import matplotlib" 2>/dev/null; then
   python3 -m pip install --quiet matplotlib >&2 || echo "no matplotlib: skipping the chart" >&2
 fi
 
-args=()
+# The commit measured: a source export made with `git archive` carries it in .bench-commit.
+if [ -f "$root/.bench-commit" ]; then
+  commit=$(cat "$root/.bench-commit")
+else
+  commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)
+  [ -n "$(git -C "$root" status --porcelain -- src 2>/dev/null)" ] && commit="$commit+local-changes"
+fi
+
+args=(--commit "$commit")
 [ -n "${BENCH_WORKDIR:-}" ] && args+=(--workdir "$BENCH_WORKDIR")
 # shellcheck disable=SC2206
 [ -n "${BENCH_ARGS:-}" ] && args+=($BENCH_ARGS)
