@@ -6,11 +6,21 @@
 namespace su::serviceuser {
 namespace {
 
+// Cached ServiceUsers and issuers keep what the controller reads: managedFields and kubectl's
+// copy of the last applied manifest are most of a small object's size.
+void slimObject(json::Json& object) {
+  kube::stripManagedFields(object);
+  json::Json* annotations = const_cast<json::Json*>(json::at(object, {"metadata", "annotations"}));
+  if (annotations != nullptr && annotations->is_object()) {
+    annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+  }
+}
+
 kube::InformerOptions informerOptions(const kube::Resource& r, const std::string& ns) {
   kube::InformerOptions o;
   o.resource = r;
   o.ns = r.namespaced ? ns : "";
-  o.transform = kube::stripManagedFields;
+  o.transform = slimObject;
   return o;
 }
 

@@ -163,7 +163,12 @@ Step decide(const Observation& o) {
                       "it or choose another spec.secret.name",
                   o.now + std::chrono::minutes(5));
   }
-  if (su.status.pending) return resolvePending(o);
+  if (su.status.pending) {
+    Step step = resolvePending(o);
+    // Suspended: a delivered identity is still recorded, but nothing is created or retired.
+    bool remote = step.kind == StepKind::kCreate || step.kind == StepKind::kRetireStranded;
+    return su.spec.suspend && remote ? make(StepKind::kWait) : step;
+  }
   if (su.spec.suspend) return make(StepKind::kWait);
 
   if (!su.status.current) {

@@ -179,6 +179,13 @@ const Row kRows[] = {
        o.secret = {};
      },
      StepKind::kWait},
+    {"a suspended ServiceUser does not create its journaled revision",
+     [](ServiceUser& su, Observation& o) {
+       su.spec.suspend = true;
+       su.status.pending = PendingRecord{"Create", 2, "team-signer-r2", "Requested", ""};
+       o.pending_lookup = std::optional<digicert::ServiceUser>();
+     },
+     StepKind::kWait},
     {"a hard end date already past is reported instead of creating",
      [](ServiceUser& su, Observation& o) {
        su.status = {};
