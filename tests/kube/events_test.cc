@@ -127,7 +127,8 @@ TEST(Events, AnIdleRecorderDoesNotSpin) {
   EventRecorder recorder(adminClient(), recorderOptions());  // a zero series interval
   double before = cpuSeconds();
   std::this_thread::sleep_for(1s);
-  EXPECT_LT(cpuSeconds() - before, 0.2);
+  EXPECT_LT(cpuSeconds() - before,
+            0.05);  // a spinning writer burns far more, even on a busy machine
 }
 
 // A socket that takes connections into its backlog and never answers: every request hangs
