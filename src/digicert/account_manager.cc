@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "digicert/api_mapping.h"
 #include "net/http_client.h"
+#include "pki/digest.h"
 
 namespace su::digicert {
 namespace {
@@ -43,23 +44,10 @@ BudgetRegistry& budgetRegistry() {
   return registry;
 }
 
-std::string sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) return {};
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
-
 // Identifies a credential without holding it.
 std::string credentialDigest(const ClientOptions& options) {
-  if (!options.client_cert_pem.empty()) return "cert:" + sha256Hex(options.client_cert_pem);
-  return "key:" + sha256Hex(options.api_key.reveal());
+  if (!options.client_cert_pem.empty()) return "cert:" + pki::sha256Hex(options.client_cert_pem);
+  return "key:" + pki::sha256Hex(options.api_key.reveal());
 }
 
 metrics::Family<metrics::Counter>& requestCounter() {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "net/http_client.h"
+
 namespace su::digicert::mapping {
 namespace {
 
@@ -160,27 +162,6 @@ std::string firstString(const Json& object, const std::vector<std::string>& keys
   return {};
 }
 
-ErrorKind kindForStatus(int status) {
-  switch (status) {
-    case 400:
-    case 422:
-      return ErrorKind::kInvalid;
-    case 401:
-      return ErrorKind::kUnauthorized;
-    case 403:
-      return ErrorKind::kForbidden;
-    case 404:
-      return ErrorKind::kNotFound;
-    case 409:
-      return ErrorKind::kConflict;
-    case 408:
-    case 429:
-      return ErrorKind::kTransient;
-    default:
-      return status >= 500 ? ErrorKind::kTransient : ErrorKind::kInternal;
-  }
-}
-
 ApiErrorBody errorFields(const Json& object) {
   ApiErrorBody out;
   out.code = cleanRemoteText(json::getString(object, "code").value_or(""));
@@ -318,7 +299,7 @@ Error errorFromResponse(std::string_view operation, int http_status, std::string
                         const ApiCompatibility& compat,
                         std::optional<std::chrono::milliseconds> retry_after) {
   ApiErrorBody remote = parseErrorBody(body);
-  ErrorKind kind = kindForStatus(http_status);
+  ErrorKind kind = net::errorKindForStatus(http_status);
   bool listed = std::find(compat.duplicate_statuses.begin(), compat.duplicate_statuses.end(),
                           http_status) != compat.duplicate_statuses.end();
   bool duplicate = (!compat.duplicate_code.empty() && remote.code == compat.duplicate_code) ||

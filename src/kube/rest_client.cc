@@ -59,27 +59,6 @@ std::string objectPath(const Resource& r, std::string_view ns, std::string_view 
   return collectionPath(r, ns) + "/" + escape(name);
 }
 
-ErrorKind kindForStatus(int status) {
-  switch (status) {
-    case 400:
-    case 422:
-      return ErrorKind::kInvalid;
-    case 401:
-      return ErrorKind::kUnauthorized;
-    case 403:
-      return ErrorKind::kForbidden;
-    case 404:
-      return ErrorKind::kNotFound;
-    case 409:
-      return ErrorKind::kConflict;
-    case 410:
-    case 429:
-      return ErrorKind::kTransient;
-    default:
-      return status >= 500 ? ErrorKind::kTransient : ErrorKind::kInternal;
-  }
-}
-
 bool retryableStatus(int status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
@@ -158,7 +137,7 @@ std::string formatMicroTime(TimePoint t) {
 Error errorFromResponse(const net::Response& response, std::string_view what) {
   Error error;
   error.http_status = response.status;
-  error.kind = kindForStatus(response.status);
+  error.kind = net::errorKindForStatus(response.status);
   std::string detail = "HTTP " + std::to_string(response.status);
   auto body = json::parse(response.body, "an error answer");
   if (body && body->is_object() && json::getString(*body, "kind") == "Status") {

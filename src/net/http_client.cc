@@ -256,6 +256,28 @@ Result<Response> HttpClient::stream(const Request& request,
   }
 }
 
+ErrorKind errorKindForStatus(int status) {
+  switch (status) {
+    case 400:
+    case 422:
+      return ErrorKind::kInvalid;
+    case 401:
+      return ErrorKind::kUnauthorized;
+    case 403:
+      return ErrorKind::kForbidden;
+    case 404:
+      return ErrorKind::kNotFound;
+    case 409:
+      return ErrorKind::kConflict;
+    case 408:
+    case 410:
+    case 429:
+      return ErrorKind::kTransient;
+    default:
+      return status >= 500 ? ErrorKind::kTransient : ErrorKind::kInternal;
+  }
+}
+
 std::optional<std::chrono::milliseconds> parseRetryAfter(
     std::string_view value, std::chrono::system_clock::time_point now) {
   if (value.empty()) return std::nullopt;

@@ -102,6 +102,10 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// What a caller should make of an HTTP status that is not a success: 400/422 invalid, 401, 403,
+// 404, 409 as named, 408/410/429 and 5xx transient, anything else internal.
+ErrorKind errorKindForStatus(int status);
+
 // Parses Retry-After given in seconds or as an HTTP date, relative to now.
 std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
                                                          std::chrono::system_clock::time_point now);

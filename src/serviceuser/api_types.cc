@@ -1,8 +1,8 @@
 #include "serviceuser/api_types.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
+
+#include "pki/digest.h"
 
 namespace su::serviceuser {
 namespace {
@@ -38,19 +38,6 @@ Result<std::chrono::seconds> durationField(const Json& object, const std::string
   auto d = parseDuration(*text);
   if (!d) return invalid(path, "\"" + *text + "\" is not a duration such as 720h");
   return *d;
-}
-
-std::string sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xf]);
-  }
-  return out;
 }
 
 Result<bool> parseIdentity(const Json& spec, Spec& out) {
@@ -165,7 +152,7 @@ std::string Spec::identityDigest() const {
   for (const auto& a : access_sorted) {
     canonical["access"].push_back({{"manager", a.manager}, {"roles", a.roles}});
   }
-  return sha256Hex(json::dump(canonical)).substr(0, 16);
+  return pki::sha256Hex(json::dump(canonical)).substr(0, 16);
 }
 
 const Condition* ServiceUserStatus::condition(const std::string& type) const {

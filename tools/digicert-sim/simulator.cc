@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/time_format.h"
 #include "pki/csr.h"
+#include "pki/digest.h"
 #include "pki/key.h"
 #include "pki/pem.h"
 
@@ -44,13 +45,6 @@ std::string uuid() {
   std::string h = hex(b, sizeof b);
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
          "-" + h.substr(20);
-}
-
-std::string sha256Hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
-  return hex(digest, size);
 }
 
 bool validFriendlyName(const std::string& name, int max_length) {
@@ -297,7 +291,7 @@ std::optional<SimResponse> Simulator::authenticate(const SimRequest& request, Ca
       return std::nullopt;
     }
   }
-  SimUser* user = findByTokenDigest(sha256Hex(header->second));
+  SimUser* user = findByTokenDigest(pki::sha256Hex(header->second));
   if (user == nullptr || effectiveStatus(*user) != "ACTIVE") {
     return apiError(401, "invalid_api_key", "the API key is not valid");
   }
@@ -336,7 +330,7 @@ std::string Simulator::effectiveStatus(const SimUser& user) const {
 Json Simulator::userJson(const SimUser& u) const {
   Json apps = Json::array();
   for (const auto& [name, roles] : u.applications) {
-    apps.push_back({{"id", sha256Hex(name).substr(0, 8)},
+    apps.push_back({{"id", pki::sha256Hex(name).substr(0, 8)},
                     {"name", name},
                     {config_.roles_field, roles},
                     {"permissions", Json::array()}});
@@ -449,7 +443,7 @@ SimResponse Simulator::createUser(const SimRequest& r, const Caller& c, const st
   user.id = uuid();
   user.created_at = formatRfc3339(clock_.now());
   user.created_by = c.name;
-  user.token_sha256 = sha256Hex(token);
+  user.token_sha256 = pki::sha256Hex(token);
   state_.users.push_back(user);
   ++creates_committed_;
   persist();
