@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "common/metrics.h"
 #include "kube/informer_recorder.h"
 #include "kube/kube_fixture.h"
 #include "pki/pem.h"
@@ -168,6 +169,24 @@ TEST(Informer, KeepsTransformedSecretsInAFractionOfTheMemory) {
             << " KiB transformed\n";
   EXPECT_GT(whole, 0);
   EXPECT_LT(lean * 2, whole);
+}
+
+TEST(Informer, ListsInPagesWhenThereAreMoreObjectsThanOnePage) {
+  Client& client = adminClient();
+  std::string ns = testing::freshNamespace("inf-pages");
+  for (int i = 0; i < 120; ++i) {
+    ASSERT_TRUE(client.create(kConfigMaps, configMap(ns, "p" + std::to_string(i))).ok());
+  }
+  auto& requests = metrics::defaultRegistry().counter("kube_client_requests_total", "",
+                                                      {"verb", "resource", "code"});
+  double before = requests.labels({"list", "configmaps", "200"}).value();
+  InformerOptions options = configMapsIn(ns);
+  options.page_size = 50;
+  Informer informer(client, options);
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(20s));
+  EXPECT_EQ(informer.keys().size(), 120u);
+  EXPECT_EQ(requests.labels({"list", "configmaps", "200"}).value() - before, 3.0);
 }
 
 TEST(Informer, StopsPromptlyWithAWatchOpen) {
