@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "pki/pem.h"
@@ -81,9 +82,9 @@ void OperatorTest::SetUp() {
 void OperatorTest::TearDown() {
   stopOperator();
   // No token seen in this test may appear in the operator's logs, Events or status.
-  std::string logs;
-  for (int run = 1; run <= operator_runs_; ++run) {
-    logs += su::testing::readFile(dir_ + "/operator-" + std::to_string(run) + ".log");
+  std::string logs;  // every operator process's log in the test's folder
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    if (entry.path().extension() == ".log") logs += su::testing::readFile(entry.path().string());
   }
   std::string events = kubectl("get events.events.k8s.io -o json", false);
   std::string status = kubectl("get serviceusers -o json", false);
