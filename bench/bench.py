@@ -802,6 +802,13 @@ def fmt(x, unit=""):
     return f"{x}{unit}"
 
 
+def own(key):
+    """Whether an API request key ("VERB resource/sub") is on a resource the operator uses; the
+    table leaves out the API server's own traffic, latest.json keeps it."""
+    resource = key.split(" ", 1)[1].split("/")[0]
+    return resource in OPERATOR_RESOURCES | {"digicertissuers", "clusterdigicertissuers"}
+
+
 def markdown(doc):
     results = doc["results"]
     cols = [str(r["n"]) for r in results]
@@ -837,9 +844,11 @@ def markdown(doc):
     row("**API writes per SU** (target ≤ 4)", lambda r: fmt(op(r)["api_writes_per_su"]))
     row("API writes per SU without Events", lambda r: fmt(op(r)["api_writes_per_su_without_events"]))
     row("API requests per SU by verb/resource",
-        lambda r: ", ".join(f"{k} {v:g}" for k, v in op(r)["api_requests_per_su"].items()))
+        lambda r: ", ".join(f"{k} {v:g}" for k, v in op(r)["api_requests_per_su"].items()
+                            if own(k)))
     row("reference API requests per SU",
-        lambda r: ", ".join(f"{k} {v:g}" for k, v in ref(r)["api_requests_per_su"].items()))
+        lambda r: ", ".join(f"{k} {v:g}" for k, v in ref(r)["api_requests_per_su"].items()
+                            if own(k)))
     row("simulator calls per identity",
         lambda r: ", ".join(f"{k.replace('/account/api/v1', '')} {v:g}"
                             for k, v in op(r)["remote_calls_per_identity"].items()))
@@ -888,12 +897,21 @@ def chart(doc, path):
     except ImportError:
         log("matplotlib is not installed: no chart")
         return False
-    rs = [r for r in doc["results"] if r.get("operator")]
-    ns = [r["n"] for r in rs]
+    def series(leg, f):
+        pts = [(r["n"], f(r[leg])) for r in doc["results"] if r.get(leg)]
+        pts = [(x, y) for x, y in pts if y is not None]
+        return [x for x, _ in pts], [y for _, y in pts]
+
+    done = lambda m: m["converge_seconds"] if m["completed"] else None
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.plot(ns, [r["operator"]["converge_seconds"] for r in rs], "o-", label="operator")
-    a.plot(ns, [r["reference"]["converge_seconds"] for r in rs if r.get("reference")], "s--",
-           label="reference client")
+    a.plot(*series("operator", done), "o-", label="operator")
+    a.plot(*series("reference", done), "s--", label="reference client")
+    for r in doc["results"]:
+        m = r.get("operator")
+        if m and not m["completed"]:
+            a.plot([r["n"]], [m["converge_seconds"]], "rx")
+            a.annotate(f"stopped: {m['ready']}/{r['n']} ready", (r["n"], m["converge_seconds"]),
+                       fontsize=7, ha="right", va="bottom")
     a.set_xscale("log")
     a.set_yscale("log")
     a.set_xlabel("ServiceUsers applied at once (N)")
@@ -901,11 +919,10 @@ def chart(doc, path):
     a.set_title("Time to converge")
     a.grid(True, which="both", alpha=0.3)
     a.legend()
-    b.plot(ns, [r["operator"]["peak_rss_mib"] for r in rs], "o-", label="operator, convergence")
-    b.plot(ns, [r["operator"].get("restart", {}).get("peak_rss_mib") for r in rs], "^:",
+    b.plot(*series("operator", lambda m: m["peak_rss_mib"]), "o-", label="operator, convergence")
+    b.plot(*series("operator", lambda m: m.get("restart", {}).get("peak_rss_mib")), "^:",
            label="operator, after restart")
-    b.plot(ns, [r["reference"]["peak_rss_mib"] for r in rs if r.get("reference")], "s--",
-           label="reference client")
+    b.plot(*series("reference", lambda m: m["peak_rss_mib"]), "s--", label="reference client")
     b.axhline(64, color="red", lw=0.8, ls="--", label="target at 10,000 (64 MiB)")
     b.set_xscale("log")
     b.set_xlabel("ServiceUsers (N)")
