@@ -15,6 +15,11 @@ if [ -x "$out" ]; then
 fi
 
 mkdir -p "$(dirname "$out")"
+# A copy of kube-testenv's module pins every k8s.io module to the release; kubectl needs a few
+# modules the API server does not, so the copy may add them to its go.sum.
+work=$(mktemp -d "$(dirname "$out")/module.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cp "$module/go.mod" "$module/go.sum" "$work/"
 minor=${release#*.}
 minor=${minor%%.*}
 pkg=k8s.io/client-go/pkg/version
@@ -22,7 +27,7 @@ ldflags="-s -w -X $pkg.gitVersion=v$release -X $pkg.gitMajor=1 -X $pkg.gitMinor=
 ldflags="$ldflags -X k8s.io/component-base/version.gitVersion=v$release"
 echo "building kubectl v$release (a first build takes a few minutes)..." >&2
 start=$(date +%s)
-(cd "$module" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" k8s.io/kubernetes/cmd/kubectl)
+(cd "$work" && go build -mod=mod -trimpath -ldflags "$ldflags" -o "$out.tmp" k8s.io/kubernetes/cmd/kubectl)
 mv "$out.tmp" "$out"
 echo "built in $(($(date +%s) - start)) s: $out" >&2
 echo "$out"
