@@ -84,7 +84,9 @@ cleanup() {
   local code=$?
   trap - EXIT INT TERM
   if [ "$keep" = 1 ] && [ "$code" = 0 ]; then return; fi
-  if [ "$code" != 0 ] && [ -f "$state/pids" ]; then
+  if [ "$code" = 130 ] || [ "$code" = 143 ]; then
+    echo "run-local: interrupted; stopping everything" >&2
+  elif [ "$code" != 0 ] && [ -f "$state/pids" ]; then
     echo "run-local: failed; logs are in $state/*.log" >&2
   fi
   stopAll
