@@ -41,5 +41,5 @@ fi
 # build; when there is nothing to do its one remark is dropped.
 status=0
 NINJA_STATUS="[%f/%t %es] " ninja -C "$build" -j "$jobs" "$@" 2>&1 |
-  grep -v -e "^ninja: no work to do\.$" -e "^ninja: Entering directory" -e "Re-checking globbed directories" >&2 || status=${PIPESTATUS[0]}
+  grep --line-buffered -v -e "^ninja: no work to do\.$" -e "^ninja: Entering directory" -e "Re-checking globbed directories" >&2 || status=${PIPESTATUS[0]}
 exit "$status"

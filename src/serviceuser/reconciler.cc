@@ -75,7 +75,7 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
     pass.health = {"InvalidSpec", parsed.error().message, ""};
     event(pass, kube::EventType::kWarning, "InvalidSpec", "Validate", parsed.error().message);
     setConditions(pass.next, pass.su, pass.health, pass.now);
-    (void)writeStatus(pass);
+    flushEvents(pass, writeStatus(pass).ok());
     return kube::Outcome::done();
   }
   pass.su = std::move(parsed).value();
@@ -104,6 +104,7 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
     if (!observed) pass.next = pass.su.status;
     setConditions(pass.next, pass.su, pass.health, pass.now);
     Status written = writeStatus(pass);
+    flushEvents(pass, written.ok() || changesRemote(step.kind));
     if (!written) {
       result = written.error().kind == ErrorKind::kConflict ? "conflict" : "error";
       outcome = written.error().kind == ErrorKind::kConflict
@@ -111,6 +112,7 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
                     : kube::Outcome::backoff();
     }
   }
+  if (pass.object_gone) flushEvents(pass, true);
   if (result == "done" && outcome.kind != kube::Outcome::Kind::kDone &&
       step.kind != StepKind::kWait) {
     result = "requeue";
@@ -281,9 +283,21 @@ kube::Outcome Reconciler::afterError(Pass& pass, const Error& error) {
   return kube::Outcome::backoff();
 }
 
-void Reconciler::event(const Pass& pass, kube::EventType type, const std::string& reason,
+void Reconciler::event(Pass& pass, kube::EventType type, const std::string& reason,
                        const std::string& action, const std::string& note) {
-  events_.record(kube::ObjectReference::of(pass.object), type, reason, action, note);
+  pass.events.push_back({type, reason, action, note});
+}
+
+// A pass that changed something remote reports it whatever happened next. A pass that only
+// changed status reports nothing when that write was refused: it acted on a stale cache, and the
+// next pass will decide, and report, again.
+void Reconciler::flushEvents(Pass& pass, bool recorded) {
+  if (recorded) {
+    for (const auto& e : pass.events) {
+      events_.record(kube::ObjectReference::of(pass.object), e.type, e.reason, e.action, e.note);
+    }
+  }
+  pass.events.clear();
 }
 
 bool Reconciler::identityCheckDue(const std::string& uid) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "serviceuser/reconciler.h"
 #include "serviceuser/status_update.h"
@@ -19,6 +20,12 @@ struct Reconciler::Pass {
   ServiceUserStatus next;  // the status to record
   Health health;
   bool object_gone = false;  // the finalizer was removed: nothing more to write
+  // Events of this pass, recorded once its outcome is known (see Reconciler::flushEvents).
+  struct Event {
+    kube::EventType type;
+    std::string reason, action, note;
+  };
+  std::vector<Event> events;
 };
 
 // Errors that repeating will not fix: the user (or a DigiCert ONE administrator) must act.
