@@ -75,8 +75,8 @@ Result<bool> parseLifetime(const Json& spec, Spec& out) {
   if (out.duration < std::chrono::hours(24)) {
     return invalid("lifetime.duration", "must be at least 24h");
   }
-  if (out.renewBefore() >= out.duration) {
-    return invalid("lifetime.renewBefore", "must be shorter than spec.lifetime.duration");
+  if (out.renewBefore() + std::chrono::hours(2) > out.duration) {
+    return invalid("lifetime.renewBefore", "must be at least 2h shorter than spec.lifetime.duration");
   }
   return true;
 }

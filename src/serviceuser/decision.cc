@@ -31,11 +31,6 @@ Step journal(const Observation& o, const std::string& reason) {
   return s;
 }
 
-std::optional<Date> currentEnd(const ServiceUserStatus& status) {
-  if (!status.current) return std::nullopt;
-  return parseDate(status.current->end_date);
-}
-
 // The pending create decides everything until it is resolved.
 Step resolvePending(const Observation& o) {
   const ServiceUser& su = *o.su;
@@ -54,6 +49,10 @@ Step resolvePending(const Observation& o) {
   return s;
 }
 
+bool hardEndPassed(const Observation& o) {
+  return o.su->spec.not_after && endOfDay(*o.su->spec.not_after) <= o.now;
+}
+
 bool identityLost(const Observation& o) {
   return o.current_remote_status && *o.current_remote_status != digicert::UserStatus::kActive &&
          *o.current_remote_status != digicert::UserStatus::kUnknown;
@@ -68,16 +67,29 @@ std::string rotateRequest(const ServiceUser& su) {
 // A new identity is wanted for `reason`. At most one predecessor may exist, so an older one is
 // retired first.
 Step replaceCurrent(const Observation& o, const std::string& reason) {
+  if (hardEndPassed(o)) {
+    return report("HardEndDatePassed",
+                  "spec.lifetime.notAfter " + formatDate(*o.su->spec.not_after) +
+                      " has passed; no new identity is created. Move it into the future",
+                  o.now + std::chrono::hours(1));
+  }
   if (o.su->status.predecessor) return make(StepKind::kRetirePredecessor);
   return journal(o, reason);
+}
+
+// The Secret holds a token, but not the current identity's (restored from a backup, edited by
+// hand): consumers would use a token that may be retired.
+bool secretHoldsAnotherIdentity(const Observation& o) {
+  return o.secret.identity_id != o.su->status.current->id;
 }
 
 Step steadyState(const Observation& o) {
   const ServiceUser& su = *o.su;
   const ServiceUserStatus& st = su.status;
-  std::optional<Date> end = currentEnd(st);
 
-  if (!o.secret.exists || !o.secret.has_token) return replaceCurrent(o, "SecretLost");
+  if (!o.secret.exists || !o.secret.has_token || secretHoldsAnotherIdentity(o)) {
+    return replaceCurrent(o, "SecretLost");
+  }
   if (identityLost(o)) return replaceCurrent(o, "IdentityLost");
   if (std::string request = rotateRequest(su); !request.empty()) {
     Step s = replaceCurrent(o, "Requested");
@@ -88,11 +100,8 @@ Step steadyState(const Observation& o) {
     auto retire_at = parseRfc3339(st.predecessor->retire_after);
     if (!retire_at || reached(o.now, *retire_at)) return make(StepKind::kRetirePredecessor);
   }
-  std::optional<TimePoint> due;
-  if (end && renewalAllowed(su.spec, end)) {
-    due = rotationDue(*end, su.spec.renewBefore(), su.meta.uid);
-    if (reached(o.now, *due)) return replaceCurrent(o, "Scheduled");
-  }
+  std::optional<TimePoint> due = nextRotation(su, *st.current);
+  if (due && reached(o.now, *due)) return replaceCurrent(o, "Scheduled");
   if (st.current->spec_digest != su.spec.identityDigest()) return make(StepKind::kUpdateIdentity);
   if (su.spec.client_certificate && !o.secret.has_certificate) {
     return make(StepKind::kIssueCertificate);

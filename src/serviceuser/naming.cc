@@ -2,10 +2,15 @@
 
 #include <cctype>
 
+#include "pki/digest.h"
+
 namespace su::serviceuser {
 namespace {
 
-constexpr size_t kMaxBase = 64;
+// DigiCert ONE does not publish a length limit; 64 characters is what the simulator enforces
+// and the whole name stays within it: up to 43 readable characters, "-" and 8 hex digits of the
+// ServiceUser's UID, then "-r" and up to 10 digits of revision.
+constexpr size_t kMaxReadable = 43;
 
 bool allowed(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == '-' || c == '_';
@@ -13,13 +18,16 @@ bool allowed(char c) {
 
 }  // namespace
 
+// The UID digest makes every ServiceUser's names its own: two ServiceUsers with the same
+// friendlyName, or whose namespace and name read alike ("a-b"/"c" and "a"/"b-c"), never share a
+// name, so neither can take the other's identity for its own.
 std::string friendlyNameBase(const ServiceUser& su) {
   std::string raw = su.spec.friendly_name.empty() ? su.meta.namespace_name + "-" + su.meta.name
                                                   : su.spec.friendly_name;
   std::string out;
   for (char c : raw) out.push_back(allowed(c) ? c : '-');
-  if (out.size() > kMaxBase) out.resize(kMaxBase);
-  return out;
+  if (out.size() > kMaxReadable) out.resize(kMaxReadable);
+  return out + "-" + pki::sha256Hex(su.meta.uid).substr(0, 8);
 }
 
 std::string friendlyNameFor(const std::string& base, int64_t revision) {

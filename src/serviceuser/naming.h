@@ -8,8 +8,9 @@
 namespace su::serviceuser {
 
 // Friendly names hold letters, digits, spaces, dashes and underscores. Every identity of a
-// ServiceUser is named "<base>-r<revision>": the name is known before the remote create, so it is
-// the idempotency key that resolves a create whose answer was lost.
+// ServiceUser is named "<readable>-<uid digest>-r<revision>", at most 64 characters: the name is
+// known before the remote create and belongs to this ServiceUser alone, so it is the idempotency
+// key that resolves a create whose answer was lost.
 std::string friendlyNameBase(const ServiceUser& su);
 std::string friendlyNameFor(const std::string& base, int64_t revision);
 // The revision a friendly name of this base carries; 0 when it is not one of ours.

@@ -26,6 +26,18 @@ bool renewalAllowed(const Spec& spec, std::optional<Date> current_end) {
   return *current_end < *spec.not_after;
 }
 
+std::optional<TimePoint> nextRotation(const ServiceUser& su, const IdentityRecord& current) {
+  auto end = parseDate(current.end_date);
+  if (!end || !renewalAllowed(su.spec, end)) return std::nullopt;
+  TimePoint due = rotationDue(*end, su.spec.renewBefore(), su.meta.uid);
+  if (auto issued = parseRfc3339(current.issued_at)) {
+    auto gap = std::min<std::chrono::seconds>(std::chrono::hours(1),
+                                              (su.spec.duration - su.spec.renewBefore()) / 2);
+    due = std::max(due, floorSeconds(*issued + gap));
+  }
+  return due;
+}
+
 bool reached(TimePoint now, TimePoint when) { return now + std::chrono::seconds(1) > when; }
 
 }  // namespace su::serviceuser

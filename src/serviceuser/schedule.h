@@ -24,6 +24,12 @@ TimePoint rotationDue(Date end, std::chrono::seconds renew_before, const std::st
 // the current identity's end date.
 bool renewalAllowed(const Spec& spec, std::optional<Date> current_end);
 
+// When the successor of `current` is due, or nullopt when none will be made (hard end date).
+// Never sooner than an hour after issue (or half the time the spec leaves between issue and
+// rotation, when shorter), so a deadline in the past rotates once instead of again and again: an
+// identity issued just before midnight can share its predecessor's end date.
+std::optional<TimePoint> nextRotation(const ServiceUser& su, const IdentityRecord& current);
+
 // Comparison with a tolerance of one second, for times that went through status (whole seconds).
 bool reached(TimePoint now, TimePoint when);
 

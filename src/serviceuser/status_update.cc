@@ -125,9 +125,8 @@ void setConditions(ServiceUserStatus& s, const ServiceUser& su, const Health& h,
 
 std::string nextRotationText(const ServiceUser& su, const ServiceUserStatus& s) {
   if (!s.current || su.spec.suspend) return {};
-  auto end = parseDate(s.current->end_date);
-  if (!end || !renewalAllowed(su.spec, end)) return {};
-  return formatRfc3339(rotationDue(*end, su.spec.renewBefore(), su.meta.uid));
+  auto due = nextRotation(su, *s.current);
+  return due ? formatRfc3339(*due) : std::string();
 }
 
 }  // namespace su::serviceuser

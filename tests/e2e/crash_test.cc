@@ -17,7 +17,7 @@ class CrashTest : public OperatorTest {
     std::string current = json::stringAt(su, {"status", "current", "id"});
     std::string predecessor = json::stringAt(su, {"status", "predecessor", "id"});
     int live = 0;
-    for (const Json& user : remoteUsers(ns_ + "-" + name + "-r")) {
+    for (const Json& user : remoteUsers(identityPrefix(name))) {
       std::string id = json::getString(user, "id").value_or("");
       bool active = json::getString(user, "status") == "ACTIVE";
       if (id == current) {
@@ -61,7 +61,7 @@ TEST_F(CrashTest, KillBeforeTheCreateIsSentResumesWithOneIdentity) {
 
   startOperator();
   expectExactlyOnce("early");
-  EXPECT_EQ(remoteUsers(ns_ + "-early-r").size(), 1u);
+  EXPECT_EQ(remoteUsers(identityPrefix("early")).size(), 1u);
 }
 
 TEST_F(CrashTest, KillWhileTheCreateIsInFlightLeavesNoLiveOrphan) {
@@ -84,7 +84,7 @@ TEST_F(CrashTest, LostCreateResponseIsResolvedWithoutDuplicateOrOrphan) {
 
   expectExactlyOnce("lost");
   // The lost identity could not deliver its token: it was retired and r2 made instead.
-  auto users = remoteUsers(ns_ + "-lost-r");
+  auto users = remoteUsers(identityPrefix("lost"));
   EXPECT_EQ(users.size(), 2u);
   EXPECT_NE(kubectl("get events.events.k8s.io").find("RetiredStranded"), std::string::npos);
 }
@@ -100,7 +100,7 @@ TEST_F(CrashTest, KillAfterTheSecretIsWrittenAdoptsTheDeliveredIdentity) {
   startOperator();
   expectExactlyOnce("written");
   EXPECT_EQ(secretValue("written-token", "token"), token) << "a delivered token was replaced";
-  EXPECT_EQ(remoteUsers(ns_ + "-written-r").size(), 1u);
+  EXPECT_EQ(remoteUsers(identityPrefix("written")).size(), 1u);
 }
 
 TEST_F(CrashTest, KillDuringRotationKeepsOneCurrentAndOnePredecessor) {

@@ -19,6 +19,7 @@ class DeletionTest : public OperatorTest {
   void create(const std::string& name, const std::string& policy) {
     apply(serviceUser(name, "  deletionPolicy: " + policy + "\n"));
     waitReady(name);
+    identityPrefix(name);  // remembered for after the deletion
     remember(secretValue(name + "-token", "token"));
   }
 };
@@ -31,7 +32,7 @@ TEST_F(DeletionTest, DeletePolicyDeletesTheIdentityAndTheSecret) {
 
   EXPECT_FALSE(exists("serviceuser", "gone"));
   EXPECT_FALSE(exists("secret", "gone-token"));
-  EXPECT_EQ(remoteStatus(ns_ + "-gone-r1"), "DELETED");
+  EXPECT_EQ(remoteStatus(identityName("gone", 1)), "DELETED");
 }
 
 TEST_F(DeletionTest, DisablePolicyDisablesTheIdentity) {
@@ -42,7 +43,7 @@ TEST_F(DeletionTest, DisablePolicyDisablesTheIdentity) {
 
   EXPECT_FALSE(exists("serviceuser", "paused"));
   EXPECT_FALSE(exists("secret", "paused-token"));
-  EXPECT_EQ(remoteStatus(ns_ + "-paused-r1"), "DISABLED");
+  EXPECT_EQ(remoteStatus(identityName("paused", 1)), "DISABLED");
 }
 
 TEST_F(DeletionTest, OrphanPolicyKeepsTheIdentityAndAnUnownedSecret) {
@@ -58,7 +59,7 @@ TEST_F(DeletionTest, OrphanPolicyKeepsTheIdentityAndAnUnownedSecret) {
   const Json* owners = json::at(secret, {"metadata", "ownerReferences"});
   EXPECT_TRUE(owners == nullptr || owners->empty());
   EXPECT_EQ(secretValue("kept-token", "token"), token);
-  EXPECT_EQ(remoteStatus(ns_ + "-kept-r1"), "ACTIVE");
+  EXPECT_EQ(remoteStatus(identityName("kept", 1)), "ACTIVE");
   EXPECT_NE(kubectl("get events.events.k8s.io").find("Orphaned"), std::string::npos);
 }
 
@@ -77,7 +78,8 @@ TEST_F(DeletionTest, DeletionFinishesWhenDigiCertIsDownAndRecordsWhatWasLeft) {
   EXPECT_LT(took, std::chrono::seconds(60));
   std::string events = kubectl("get events.events.k8s.io -o json");
   EXPECT_NE(events.find("IdentitiesLeftBehind"), std::string::npos);
-  EXPECT_NE(events.find(ns_ + "-stuck-r1"), std::string::npos) << "the Event names what was left";
+  EXPECT_NE(events.find(identityName("stuck", 1)), std::string::npos)
+      << "the Event names what was left";
   EXPECT_TRUE(exists("secret", "stuck-token")) << "a live identity's token is kept";
 }
 

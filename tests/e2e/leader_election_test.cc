@@ -44,7 +44,7 @@ TEST_F(LeaderElectionTest, OnlyTheLeaderActsAndAStandbyTakesOverWhenItDies) {
 
   apply(serviceUser("elected"));
   waitReady("elected");
-  EXPECT_EQ(remoteUsers(ns_ + "-elected-r").size(), 1u) << "two replicas created identities";
+  EXPECT_EQ(remoteUsers(identityPrefix("elected")).size(), 1u) << "two replicas created identities";
   remember(secretValue("elected-token", "token"));
 
   auto& dead = leader == "replica-a" ? a : b;
@@ -55,8 +55,8 @@ TEST_F(LeaderElectionTest, OnlyTheLeaderActsAndAStandbyTakesOverWhenItDies) {
 
   apply(serviceUser("after-failover"));
   waitReady("after-failover");
-  EXPECT_EQ(remoteUsers(ns_ + "-elected-r").size(), 1u) << "the new leader re-minted";
-  EXPECT_EQ(remoteUsers(ns_ + "-after-failover-r").size(), 1u);
+  EXPECT_EQ(remoteUsers(identityPrefix("elected")).size(), 1u) << "the new leader re-minted";
+  EXPECT_EQ(remoteUsers(identityPrefix("after-failover")).size(), 1u);
   remember(secretValue("after-failover-token", "token"));
   a->stop();
   b->stop();

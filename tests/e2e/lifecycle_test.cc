@@ -16,11 +16,11 @@ TEST_F(LifecycleTest, AppliedServiceUserGetsOneIdentityWhoseTokenIsInTheSecret) 
   Json su = waitReady("builder");
 
   std::string token = secretValue("builder-token", "token");
-  std::vector<Json> remote = remoteUsers(ns_ + "-builder-r");
+  std::vector<Json> remote = remoteUsers(identityPrefix("builder"));
   ASSERT_EQ(remote.size(), 1u);
   EXPECT_EQ(json::getString(remote[0], "status"), "ACTIVE");
   EXPECT_EQ(json::stringAt(su, {"status", "current", "id"}), json::getString(remote[0], "id"));
-  EXPECT_EQ(secretValue("builder-token", "identity"), ns_ + "-builder-r1");
+  EXPECT_EQ(secretValue("builder-token", "identity"), identityName("builder", 1));
   EXPECT_FALSE(token.empty());
   EXPECT_TRUE(tokenWorks(token));
   EXPECT_EQ(json::stringAt(su, {"status", "current", "endDate"}).size(), 10u);
@@ -94,7 +94,7 @@ TEST_F(LifecycleTest, LabelAndScheduleEditsMintNoNewToken) {
   Json su = waitReady("edits");
 
   EXPECT_EQ(secretValue("edits-token", "token"), token);
-  EXPECT_EQ(remoteUsers(ns_ + "-edits-r").size(), 1u);
+  EXPECT_EQ(remoteUsers(identityPrefix("edits")).size(), 1u);
   EXPECT_EQ(json::getInt(su["status"], "revision"), 1);
 }
 
@@ -106,7 +106,7 @@ TEST_F(LifecycleTest, DescriptionEditUpdatesTheIdentityInPlace) {
 
   apply(serviceUser("desc", "  description: second\n"));
   ASSERT_TRUE(eventually([&] {
-    auto users = remoteUsers(ns_ + "-desc-r");
+    auto users = remoteUsers(identityPrefix("desc"));
     return users.size() == 1 && json::getString(users[0], "description") == "second";
   }));
   EXPECT_EQ(secretValue("desc-token", "token"), token);
@@ -139,7 +139,7 @@ TEST_F(LifecycleTest, ForeignSecretIsLeftUntouchedAndReported) {
   }));
   EXPECT_EQ(resourceVersion("secret", "foreign-token"), before);
   EXPECT_EQ(secretValue("foreign-token", "token"), "theirs");
-  EXPECT_TRUE(remoteUsers(ns_ + "-foreign-r").empty());
+  EXPECT_TRUE(remoteUsers(identityPrefix("foreign")).empty());
   EXPECT_NE(kubectl("get events.events.k8s.io").find("SecretConflict"), std::string::npos);
 }
 

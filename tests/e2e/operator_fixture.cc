@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "pki/pem.h"
+#include "serviceuser/api_types.h"
+#include "serviceuser/naming.h"
 
 namespace su::e2e {
 namespace {
@@ -220,6 +222,20 @@ std::string OperatorTest::secretValue(const std::string& secret, const std::stri
 
 std::string OperatorTest::resourceVersion(const std::string& kind, const std::string& name) {
   return json::stringAt(get(kind, name), {"metadata", "resourceVersion"});
+}
+
+std::string OperatorTest::identityPrefix(const std::string& name) {
+  auto known = bases_.find(name);
+  if (known != bases_.end()) return known->second + "-r";
+  auto su = serviceuser::parseServiceUser(get("serviceuser", name));
+  EXPECT_TRUE(su.ok()) << "no ServiceUser " << name;
+  if (!su) return name + "-unknown-r";
+  bases_[name] = serviceuser::friendlyNameBase(*su);
+  return bases_[name] + "-r";
+}
+
+std::string OperatorTest::identityName(const std::string& name, int64_t revision) {
+  return identityPrefix(name) + std::to_string(revision);
 }
 
 std::vector<Json> OperatorTest::remoteUsers(const std::string& prefix) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,12 @@ class OperatorTest : public ::testing::Test {
   std::string secretValue(const std::string& secret, const std::string& key);
   std::string resourceVersion(const std::string& kind, const std::string& name);
 
+  // What every identity of ServiceUser `name` is called in DigiCert ONE: the prefix of all its
+  // revisions, and the name of one revision (the ServiceUser must exist, or have existed in this
+  // test: names are remembered).
+  std::string identityPrefix(const std::string& name);
+  std::string identityName(const std::string& name, int64_t revision);
+
   // The simulator's users whose friendly name starts with `prefix`.
   std::vector<Json> remoteUsers(const std::string& prefix);
   std::vector<Json> activeRemoteUsers(const std::string& prefix);
@@ -71,6 +78,7 @@ class OperatorTest : public ::testing::Test {
   int operator_runs_ = 0;
   int metrics_port_ = 0;
   std::vector<std::string> tokens_;
+  std::map<std::string, std::string> bases_;  // ServiceUser name -> friendly name base
 };
 
 // The operator binary built with the tests.

@@ -45,8 +45,10 @@ TEST_F(RotationTest, RotatesBeforeEndDateAndRetiresPredecessorAfterGrace) {
   EXPECT_NE(second, first);
   EXPECT_TRUE(tokenWorks(second));
   EXPECT_TRUE(tokenWorks(first)) << "the predecessor is retired only after the grace period";
-  EXPECT_EQ(json::stringAt(rotated, {"status", "predecessor", "friendlyName"}), ns_ + "-sched-r1");
-  ASSERT_TRUE(eventually([&] { return retired(ns_ + "-sched-r1"); }, std::chrono::seconds(60)));
+  EXPECT_EQ(json::stringAt(rotated, {"status", "predecessor", "friendlyName"}),
+            identityName("sched", 1));
+  ASSERT_TRUE(
+      eventually([&] { return retired(identityName("sched", 1)); }, std::chrono::seconds(60)));
   EXPECT_FALSE(tokenWorks(first));
   EXPECT_TRUE(eventually([&] {
     return json::at(get("serviceuser", "sched"), {"status", "predecessor"}) == nullptr;
@@ -64,14 +66,15 @@ TEST_F(RotationTest, RotateAnnotationRotatesExactlyOncePerValue) {
   kubectl("label serviceuser manual touched=yes");  // another edit: the same request stays done
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(revision("manual"), 2);
-  EXPECT_EQ(remoteUsers(ns_ + "-manual-r").size(), 2u);
+  EXPECT_EQ(remoteUsers(identityPrefix("manual")).size(), 2u);
 
   kubectl("annotate --overwrite serviceuser manual identity.serviceuser.dev/rotate=second");
   ASSERT_TRUE(eventually([&] { return revision("manual") == 3; }));
   Json su = waitReady("manual");
   EXPECT_EQ(json::stringAt(su, {"status", "lastRotateRequest"}), "second");
-  EXPECT_TRUE(retired(ns_ + "-manual-r1")) << "at most one predecessor is kept";
-  EXPECT_EQ(json::stringAt(su, {"status", "predecessor", "friendlyName"}), ns_ + "-manual-r2");
+  EXPECT_TRUE(retired(identityName("manual", 1))) << "at most one predecessor is kept";
+  EXPECT_EQ(json::stringAt(su, {"status", "predecessor", "friendlyName"}),
+            identityName("manual", 2));
 }
 
 TEST_F(RotationTest, DeletedSecretIsReissuedAndItsIdentityRetired) {
@@ -87,7 +90,7 @@ TEST_F(RotationTest, DeletedSecretIsReissuedAndItsIdentityRetired) {
   std::string second = secretValue("lostsecret-token", "token");
   EXPECT_NE(second, first);
   EXPECT_TRUE(tokenWorks(second));
-  EXPECT_TRUE(eventually([&] { return retired(ns_ + "-lostsecret-r1"); }));
+  EXPECT_TRUE(eventually([&] { return retired(identityName("lostsecret", 1)); }));
   EXPECT_NE(kubectl("get events.events.k8s.io").find("SecretLost"), std::string::npos);
 }
 
@@ -102,7 +105,7 @@ TEST_F(RotationTest, IdentityDisabledInDigiCertIsNoticedAndReplaced) {
   waitReady("disabled");
 
   EXPECT_TRUE(tokenWorks(secretValue("disabled-token", "token")));
-  EXPECT_EQ(activeRemoteUsers(ns_ + "-disabled-r").size(), 1u);
+  EXPECT_EQ(activeRemoteUsers(identityPrefix("disabled")).size(), 1u);
   EXPECT_NE(kubectl("get events.events.k8s.io").find("IdentityLost"), std::string::npos);
 }
 
@@ -122,7 +125,7 @@ TEST_F(RotationTest, PredecessorDigiCertRefusesToRetireIsListedAsStranded) {
   }));
 
   Json su = waitReady("refused");
-  EXPECT_EQ(su["status"]["stranded"][0]["friendlyName"], ns_ + "-refused-r1");
+  EXPECT_EQ(su["status"]["stranded"][0]["friendlyName"], identityName("refused", 1));
   EXPECT_EQ(json::at(su, {"status", "predecessor"}), nullptr);
   EXPECT_NE(kubectl("get events.events.k8s.io").find("RetireFailed"), std::string::npos);
 }

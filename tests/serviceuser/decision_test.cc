@@ -186,6 +186,28 @@ const Row kRows[] = {
        o.pending_lookup = std::optional<digicert::ServiceUser>();
      },
      StepKind::kWait},
+    {"a Secret restored with another identity's token starts a replacement",
+     [](ServiceUser&, Observation& o) { o.secret.identity_id = "id-0"; }, StepKind::kJournal},
+    {"after the hard end date a lost Secret is reported, not replaced",
+     [](ServiceUser& su, Observation& o) {
+       su.spec.not_after = Date{2026, 5, 31};
+       o.secret = {};
+     },
+     StepKind::kReport},
+    {"after the hard end date a lost identity is reported, not replaced",
+     [](ServiceUser& su, Observation& o) {
+       su.spec.not_after = Date{2026, 5, 31};
+       o.current_remote_status = digicert::UserStatus::kExpired;
+     },
+     StepKind::kReport},
+    {"an identity issued just before midnight is not rotated again at once",
+     [](ServiceUser& su, Observation&) {
+       su.spec.duration = hours(24);
+       su.spec.renew_before = hours(22);
+       su.status.current->issued_at = "2026-06-01T11:59:30Z";
+       su.status.current->end_date = "2026-06-01";
+     },
+     StepKind::kWait},
     {"a hard end date already past is reported instead of creating",
      [](ServiceUser& su, Observation& o) {
        su.status = {};
@@ -204,7 +226,7 @@ TEST(Decision, JournalNamesTheNextRevisionAfterEveryRecordedOne) {
   Step step = decide(o);
   ASSERT_EQ(step.kind, StepKind::kJournal);
   EXPECT_EQ(step.journal->revision, 2);
-  EXPECT_EQ(step.journal->friendly_name, "team-signer-r2");
+  EXPECT_EQ(step.journal->friendly_name, friendlyNameFor(friendlyNameBase(su), 2));
   EXPECT_EQ(step.journal->reason, "Requested");
   EXPECT_EQ(step.rotate_request, "go");
 }

@@ -45,25 +45,40 @@ TEST(Schedule, ReachedToleratesSubSecondTruncation) {
   EXPECT_FALSE(reached(when - seconds(2), when));
 }
 
-TEST(Naming, FriendlyNameCarriesTheRevisionAndReadsBack) {
+ServiceUser named(const std::string& ns, const std::string& name, const std::string& uid) {
   ServiceUser su;
-  su.meta.namespace_name = "ci.prod";
-  su.meta.name = "signer.v2";
-  std::string base = friendlyNameBase(su);
-  EXPECT_EQ(base, "ci-prod-signer-v2");
-  EXPECT_EQ(friendlyNameFor(base, 12), "ci-prod-signer-v2-r12");
-  EXPECT_EQ(revisionOf(base, "ci-prod-signer-v2-r12"), 12);
-  EXPECT_EQ(revisionOf(base, "ci-prod-signer-v2-r12x"), 0);
+  su.meta.namespace_name = ns;
+  su.meta.name = name;
+  su.meta.uid = uid;
+  return su;
+}
+
+TEST(Naming, FriendlyNameCarriesTheRevisionAndReadsBack) {
+  std::string base = friendlyNameBase(named("ci.prod", "signer.v2", "uid-1"));
+  EXPECT_EQ(base.rfind("ci-prod-signer-v2-", 0), 0u);
+  EXPECT_EQ(base.size(), std::string("ci-prod-signer-v2-").size() + 8);
+  EXPECT_EQ(friendlyNameFor(base, 12), base + "-r12");
+  EXPECT_EQ(revisionOf(base, base + "-r12"), 12);
+  EXPECT_EQ(revisionOf(base, base + "-r12x"), 0);
   EXPECT_EQ(revisionOf(base, "other-r3"), 0);
 }
 
-TEST(Naming, ExplicitFriendlyNameWinsAndLongNamesAreCut) {
-  ServiceUser su;
-  su.meta.namespace_name = std::string(80, 'n');
-  su.meta.name = "x";
-  EXPECT_EQ(friendlyNameBase(su).size(), 64u);
-  su.spec.friendly_name = "Build signer";
-  EXPECT_EQ(friendlyNameBase(su), "Build signer");
+TEST(Naming, ServiceUsersThatReadAlikeNeverShareAName) {
+  EXPECT_NE(friendlyNameBase(named("a-b", "c", "uid-1")),
+            friendlyNameBase(named("a", "b-c", "uid-2")));
+  EXPECT_NE(friendlyNameBase(named("t", "x.y", "uid-1")),
+            friendlyNameBase(named("t", "x-y", "uid-2")));
+  ServiceUser one = named("t", "one", "uid-1"), two = named("u", "two", "uid-2");
+  one.spec.friendly_name = two.spec.friendly_name = "ci signer";
+  EXPECT_NE(friendlyNameBase(one), friendlyNameBase(two));
+  EXPECT_EQ(friendlyNameBase(one).rfind("ci signer-", 0), 0u);
+}
+
+TEST(Naming, TheLongestNamesStayWithin64Characters) {
+  ServiceUser su = named(std::string(63, 'n'), std::string(253, 'x'), "uid");
+  EXPECT_LE(friendlyNameFor(friendlyNameBase(su), 9999999999).size(), 64u);
+  su.spec.friendly_name = std::string(40, 'f');
+  EXPECT_LE(friendlyNameFor(friendlyNameBase(su), 9999999999).size(), 64u);
 }
 
 }  // namespace
