@@ -76,7 +76,8 @@ Result<bool> parseLifetime(const Json& spec, Spec& out) {
     return invalid("lifetime.duration", "must be at least 24h");
   }
   if (out.renewBefore() + std::chrono::hours(2) > out.duration) {
-    return invalid("lifetime.renewBefore", "must be at least 2h shorter than spec.lifetime.duration");
+    return invalid("lifetime.renewBefore",
+                   "must be at least 2h shorter than spec.lifetime.duration");
   }
   return true;
 }

@@ -74,8 +74,8 @@ class Reconciler {
   Status writeSecret(const ServiceUser& su, const SecretBuilder& build);
   Status writeStatus(Pass& pass);
   kube::Outcome afterError(Pass& pass, const Error& error);
-  void event(Pass& pass, kube::EventType type, const std::string& reason,
-             const std::string& action, const std::string& note);
+  void event(Pass& pass, kube::EventType type, const std::string& reason, const std::string& action,
+             const std::string& note);
   void flushEvents(Pass& pass, bool recorded);
   std::optional<digicert::UserStatus> checkIdentity(Pass& pass);
   bool identityCheckDue(const std::string& uid);
