@@ -549,7 +549,9 @@ def converge(env, controller_pid, names, timeout, on_wait=None):
             round(writes_of(breakdown, OPERATOR_RESOURCES - {"events"}) / n, 3),
         "api_background_writes": writes_of(breakdown) - writes_of(breakdown, OPERATOR_RESOURCES),
         "remote_calls": dict(sorted(calls.items())),
-        "remote_calls_per_identity": {k: round(v / n, 3) for k, v in sorted(calls.items())},
+        # An unfinished run divides by the identities created so far.
+        "remote_calls_per_identity": {k: round(v / (n if ok else max(users, 1)), 3)
+                                      for k, v in sorted(calls.items())},
         "remote_users": users,
     }
 
@@ -774,7 +776,8 @@ def verdicts(results):
         out.append((n, "throughput >= 70% of reference", ratio is not None and ratio >= 0.7,
                     f"{ratio:.2f}" if ratio is not None else "n/a"))
         w = op.get("api_writes_per_su")
-        out.append((n, "<= 4 API writes per new ServiceUser", w is not None and w <= 4, w))
+        if op.get("completed"):
+            out.append((n, "<= 4 API writes per new ServiceUser", w is not None and w <= 4, w))
         idle = op.get("idle")
         if idle:
             out.append((n, "0 writes while idle", idle["api_writes"] == 0
@@ -790,7 +793,8 @@ def verdicts(results):
                             rs["readyz_seconds"] <= 1, f"{rs['readyz_seconds']} s"))
         if n == 10000 and op.get("peak_rss_mib") is not None:
             peak = max(op["peak_rss_mib"], (rs or {}).get("peak_rss_mib", 0))
-            out.append((n, "peak RSS <= 64 MiB at 10,000", peak <= 64, f"{peak} MiB"))
+            partial = "" if op.get("completed") else f" (unfinished: {op['ready']} of {n} ready)"
+            out.append((n, "peak RSS <= 64 MiB at 10,000", peak <= 64, f"{peak} MiB{partial}"))
     return out
 
 
@@ -841,11 +845,14 @@ def markdown(doc):
     row("reference apply→Secret median / p99 (s)",
         lambda r: f"{fmt(ref(r)['secret_latency_s']['median'])}"
         f" / {fmt(ref(r)['secret_latency_s']['p99'])}")
-    row("**API writes per SU** (target ≤ 4)", lambda r: fmt(op(r)["api_writes_per_su"]))
-    row("API writes per SU without Events", lambda r: fmt(op(r)["api_writes_per_su_without_events"]))
+    done = lambda r, v: v if op(r)["completed"] else "unfinished: see latest.json"
+    row("**API writes per SU** (target ≤ 4)", lambda r: done(r, fmt(op(r)["api_writes_per_su"])))
+    row("API writes per SU without Events",
+        lambda r: done(r, fmt(op(r)["api_writes_per_su_without_events"])))
     row("API requests per SU by verb/resource",
         lambda r: ", ".join(f"{k} {v:g}" for k, v in op(r)["api_requests_per_su"].items()
-                            if own(k)))
+                            if own(k)) if op(r)["completed"] else "unfinished: " + ", ".join(
+            f"{k} {v:g}" for k, v in op(r)["api_requests"].items() if own(k)) + " in all")
     row("reference API requests per SU",
         lambda r: ", ".join(f"{k} {v:g}" for k, v in ref(r)["api_requests_per_su"].items()
                             if own(k)))
@@ -879,7 +886,11 @@ def markdown(doc):
     row("restart: Events written", lambda r: ", ".join(
         f"{k} {v['count']}" for k, v in op(r)["restart"]["events_by_reason"].items()) or "0")
 
-    lines = [f"Run {doc['started']} of commit {doc['commit'][:12]} on {doc['machine']['cpus']} CPUs "
+    runs = sorted({(r.get("started", doc["started"]), tuple(sorted(
+        x["n"] for x in doc["results"] if x.get("started") == r.get("started"))))
+        for r in doc["results"]})
+    lines = ["Runs: " + "; ".join(f"N = {', '.join(map(str, ns))} started {t}" for t, ns in runs)
+             + ".", "", f"Latest run {doc['started']} of commit {doc['commit'][:12]} on {doc['machine']['cpus']} CPUs "
              f"(load average at start {doc['machine']['loadavg']}); settings: "
              f"{doc['settings_text']}.", "",
              "| N | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)] + rows
@@ -930,7 +941,8 @@ def chart(doc, path):
     b.set_title("Peak resident memory")
     b.grid(True, which="both", alpha=0.3)
     b.legend(fontsize=8)
-    fig.suptitle(f"serviceuser-operator benchmark, {doc['started']}", fontsize=9)
+    fig.suptitle(f"serviceuser-operator benchmark, commit {doc['commit'][:12]}, {doc['started']}",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     return True
