@@ -105,6 +105,10 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
     setConditions(pass.next, pass.su, pass.health, pass.now);
     Status written = writeStatus(pass);
     flushEvents(pass, written.ok() || changesRemote(step.kind));
+    if (written.ok() &&
+        (step.kind == StepKind::kJournal || step.kind == StepKind::kRetireStranded)) {
+      rememberJournal(pass.su, pass.next);
+    }
     if (!written) {
       result = written.error().kind == ErrorKind::kConflict ? "conflict" : "error";
       outcome = written.error().kind == ErrorKind::kConflict
@@ -159,6 +163,10 @@ Status Reconciler::observe(Pass& pass, bool live) {
   kube::ObjectPtr cached = live ? nullptr : secrets_.get(secret_key);
   if (cached) {
     o.secret = viewSecret(pass.su, cached.get());
+  } else if (!live && !pass.su.status.current) {
+    // Nothing was delivered yet, so a missing Secret decides nothing here; any remote step is
+    // preceded by a live look that also finds a foreign Secret of that name.
+    o.secret = SecretView{};
   } else {
     // The cache says missing (or a live view is wanted): only the API server can confirm it.
     auto secret =
@@ -167,7 +175,9 @@ Status Reconciler::observe(Pass& pass, bool live) {
     o.secret = viewSecret(pass.su, secret ? &secret.value() : nullptr);
   }
 
-  if (pass.su.status.pending && pass.manager) {
+  if (pass.su.status.pending && pass.manager && takeFreshJournal(pass.su, false)) {
+    o.pending_lookup = std::optional<digicert::ServiceUser>();  // no create was sent for it
+  } else if (pass.su.status.pending && pass.manager) {
     auto found = pass.manager->findByFriendlyName(pass.su.status.pending->friendly_name);
     if (!found) return found.error();
     o.pending_lookup = found.value();
@@ -308,6 +318,21 @@ bool Reconciler::identityCheckDue(const std::string& uid) {
     return false;
   }
   last_identity_check_[uid] = now;
+  return true;
+}
+
+void Reconciler::rememberJournal(const ServiceUser& su, const ServiceUserStatus& written) {
+  if (!written.pending) return;
+  std::lock_guard lock(fresh_mu_);
+  fresh_journals_.insert(su.meta.uid + "/" + std::to_string(written.pending->revision));
+}
+
+bool Reconciler::takeFreshJournal(const ServiceUser& su, bool consume) {
+  if (!su.status.pending) return false;
+  std::lock_guard lock(fresh_mu_);
+  auto it = fresh_journals_.find(su.meta.uid + "/" + std::to_string(su.status.pending->revision));
+  if (it == fresh_journals_.end()) return false;
+  if (consume) fresh_journals_.erase(it);
   return true;
 }
 

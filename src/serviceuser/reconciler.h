@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/clock.h"
@@ -79,6 +80,9 @@ class Reconciler {
   void flushEvents(Pass& pass, bool recorded);
   std::optional<digicert::UserStatus> checkIdentity(Pass& pass);
   bool identityCheckDue(const std::string& uid);
+  // Marks, tests and forgets a journal entry this process wrote.
+  void rememberJournal(const ServiceUser& su, const ServiceUserStatus& written);
+  bool takeFreshJournal(const ServiceUser& su, bool consume);
   void forgetChecks(const std::string& uid);
 
   kube::Client& client_;
@@ -90,6 +94,12 @@ class Reconciler {
   ReconcilerOptions options_;
 
   RemoteSnapshot snapshot_;
+  // Journal entries this process wrote and has not yet acted on ("<uid>/<revision>"): no create
+  // was sent for them, so their identity cannot exist and the look-up by name (a walk through
+  // every page of the list) is skipped. After a restart the set is empty and every pending entry
+  // is looked up.
+  std::mutex fresh_mu_;
+  std::set<std::string> fresh_journals_;
   std::mutex checks_mu_;
   std::map<std::string, TimePoint> last_identity_check_;  // by ServiceUser UID
 };

@@ -67,6 +67,8 @@ Result<kube::Outcome> Reconciler::journal(Pass& pass, const Step& step) {
 Result<kube::Outcome> Reconciler::create(Pass& pass) {
   if (!pass.manager) return noManager();
   const PendingRecord& pending = *pass.su.status.pending;
+  // From here on the identity may exist: later passes look it up by name.
+  takeFreshJournal(pass.su, true);
   Date end = endDateFor(pass.now, pass.su.spec.duration, pass.su.spec.not_after);
   auto created = pass.manager->createServiceUser(remoteSpec(pass.su, pending.friendly_name, end));
   if (!created) {

@@ -51,7 +51,12 @@ class CrashTest : public OperatorTest {
 };
 
 TEST_F(CrashTest, KillBeforeTheCreateIsSentResumesWithOneIdentity) {
-  sim_->addFault(faultOn("latency", "GET", 4000));  // the look-up before the create hangs
+  // The first create is throttled (not processed) and waits for Retry-After: killed meanwhile.
+  sim_->addFault(Json{{"kind", "throttle"},
+                      {"count", 1},
+                      {"method", "POST"},
+                      {"path_prefix", "/account/api/v1/user"},
+                      {"retry_after_seconds", 30}});
   startOperator();
   apply(serviceUser("early"));
   ASSERT_TRUE(eventually([&] { return pendingRecorded("early"); }, std::chrono::seconds(20),
