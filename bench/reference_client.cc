@@ -107,8 +107,9 @@ class Reference {
     su.status = status;
 
     su::Date end = sv::endDateFor(now, su.spec.duration, su.spec.not_after);
-    su::digicert::ServiceUserSpec spec{pending.friendly_name, su.spec.description, su.spec.email,
-                                       end, su.spec.accounts, su.spec.access};
+    su::digicert::ServiceUserSpec spec{pending.friendly_name, su.spec.description,
+                                       su.spec.email,         end,
+                                       su.spec.accounts,      su.spec.access};
     auto created = manager_.createServiceUser(spec);
     if (!created) return fail("remote create", created.error());
     if (!created->user.end_date) created->user.end_date = end;
@@ -205,11 +206,10 @@ int main(int argc, char** argv) {
   su::kube::Informer serviceusers(**client, io);
   su::kube::WorkQueue queue(su::kube::WorkQueueOptions{.name = "bench-reference"});
   auto enqueue = [&](const std::string& key, const su::kube::Json&) { queue.add(key); };
-  serviceusers.setHandlers(
-      {.on_add = enqueue,
-       .on_update = [&](const std::string& key, const su::kube::Json&,
-                        const su::kube::Json&) { queue.add(key); },
-       .on_delete = {}});
+  serviceusers.setHandlers({.on_add = enqueue,
+                            .on_update = [&](const std::string& key, const su::kube::Json&,
+                                             const su::kube::Json&) { queue.add(key); },
+                            .on_delete = {}});
 
   Reference reference(**client, serviceusers, **manager, clock);
   serviceusers.start();
