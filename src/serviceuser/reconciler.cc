@@ -182,9 +182,8 @@ Status Reconciler::observe(Pass& pass, bool live) {
     if (!found) return found.error();
     o.pending_lookup = found.value();
   }
-  if (pass.su.status.current && pass.manager && !pass.su.meta.deleting &&
-      identityCheckDue(pass.su.meta.uid)) {
-    o.current_remote_status = checkIdentity(pass);
+  if (pass.su.status.current && pass.manager && !pass.su.meta.deleting) {
+    o.current_remote_status = identityStatus(pass);
   }
   return Status::success();
 }
@@ -195,13 +194,29 @@ std::optional<digicert::UserStatus> Reconciler::checkIdentity(Pass& pass) {
   const IdentityRecord& current = *pass.su.status.current;
   TimePoint issued = parseRfc3339(current.issued_at).value_or(pass.now);
   auto hint = snapshot_.statusOf(*pass.manager, current.id, issued);
-  if (!hint) forgetChecks(pass.su.meta.uid);
   if (!hint || *hint == digicert::UserStatus::kActive) return hint;
   auto remote = pass.manager->getServiceUser(current.id);
   if (remote) return remote->status;
   if (remote.error().kind == ErrorKind::kNotFound) return digicert::UserStatus::kDeleted;
-  forgetChecks(pass.su.meta.uid);  // look again on the next pass
   return std::nullopt;
+}
+
+// The current identity's remote status, checked at most once per interval; the passes in between
+// reuse the last answer, so a problem found by one check stays reported until the next.
+std::optional<digicert::UserStatus> Reconciler::identityStatus(Pass& pass) {
+  const std::string& id = pass.su.status.current->id;
+  {
+    std::lock_guard lock(checks_mu_);
+    auto it = checks_.find(id);
+    if (it != checks_.end() && clock_.now() - it->second.at < options_.identity_check_interval) {
+      return it->second.status;
+    }
+  }
+  std::optional<digicert::UserStatus> status = checkIdentity(pass);
+  std::lock_guard lock(checks_mu_);
+  // An unanswered check is repeated on the next pass.
+  checks_[id] = IdentityCheck{status ? clock_.now() : TimePoint{}, status};
+  return status;
 }
 
 Result<kube::Outcome> Reconciler::execute(Pass& pass, const Step& step) {
@@ -310,17 +325,6 @@ void Reconciler::flushEvents(Pass& pass, bool recorded) {
   pass.events.clear();
 }
 
-bool Reconciler::identityCheckDue(const std::string& uid) {
-  std::lock_guard lock(checks_mu_);
-  auto now = clock_.now();
-  auto it = last_identity_check_.find(uid);
-  if (it != last_identity_check_.end() && now - it->second < options_.identity_check_interval) {
-    return false;
-  }
-  last_identity_check_[uid] = now;
-  return true;
-}
-
 void Reconciler::rememberJournal(const ServiceUser& su, const ServiceUserStatus& written) {
   if (!written.pending) return;
   std::lock_guard lock(fresh_mu_);
@@ -336,9 +340,9 @@ bool Reconciler::takeFreshJournal(const ServiceUser& su, bool consume) {
   return true;
 }
 
-void Reconciler::forgetChecks(const std::string& uid) {
+void Reconciler::forgetChecks(const std::string& identity_id) {
   std::lock_guard lock(checks_mu_);
-  last_identity_check_.erase(uid);
+  checks_.erase(identity_id);
 }
 
 }  // namespace su::serviceuser

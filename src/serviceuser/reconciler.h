@@ -79,11 +79,11 @@ class Reconciler {
              const std::string& note);
   void flushEvents(Pass& pass, bool recorded);
   std::optional<digicert::UserStatus> checkIdentity(Pass& pass);
-  bool identityCheckDue(const std::string& uid);
+  std::optional<digicert::UserStatus> identityStatus(Pass& pass);
   // Marks, tests and forgets a journal entry this process wrote.
   void rememberJournal(const ServiceUser& su, const ServiceUserStatus& written);
   bool takeFreshJournal(const ServiceUser& su, bool consume);
-  void forgetChecks(const std::string& uid);
+  void forgetChecks(const std::string& identity_id);
 
   kube::Client& client_;
   kube::Informer& serviceusers_;
@@ -101,7 +101,11 @@ class Reconciler {
   std::mutex fresh_mu_;
   std::set<std::string> fresh_journals_;
   std::mutex checks_mu_;
-  std::map<std::string, TimePoint> last_identity_check_;  // by ServiceUser UID
+  struct IdentityCheck {
+    TimePoint at;
+    std::optional<digicert::UserStatus> status;
+  };
+  std::map<std::string, IdentityCheck> checks_;  // by identity ID
 };
 
 }  // namespace su::serviceuser

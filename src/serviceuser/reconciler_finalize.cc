@@ -107,7 +107,7 @@ Result<kube::Outcome> Reconciler::removeFinalizer(Pass& pass) {
   auto patched = client_.patch(kServiceUsers, pass.su.meta.namespace_name, pass.su.meta.name,
                                kube::PatchType::kMerge, patch);
   if (!patched && patched.error().kind != ErrorKind::kNotFound) return patched.error();
-  forgetChecks(pass.su.meta.uid);
+  if (pass.su.status.current) forgetChecks(pass.su.status.current->id);
   pass.object_gone = true;
   return kube::Outcome::done();
 }

@@ -107,6 +107,9 @@ TEST_F(AdversarialTest, AfterTheHardEndDateAnExpiredIdentityIsNotReplaced) {
   ASSERT_TRUE(eventually([&] {
     return conditionReason(get("serviceuser", "hard"), "Degraded") == "HardEndDatePassed";
   }));
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // several identity checks later
+  EXPECT_EQ(conditionReason(get("serviceuser", "hard"), "Degraded"), "HardEndDatePassed")
+      << "the report must not flap between checks";
   EXPECT_EQ(sim_->calls("POST /account/api/v1/user"), posts);
 }
 
