@@ -12,18 +12,7 @@ class LeaderElectionTest : public OperatorTest {
  protected:
   std::unique_ptr<su::testing::Process> startReplica(const std::string& name) {
     su::testing::Process::Options options;
-    options.argv = {operatorBinary(),
-                    "--kubeconfig",
-                    cp().kubeconfig(),
-                    "--namespace",
-                    ns_,
-                    "--metrics-bind-address",
-                    "0",
-                    "--health-probe-bind-address",
-                    "0",
-                    "--leader-elect",
-                    "--leader-election-namespace",
-                    ns_};
+    options.argv = operatorArgv("0", {"--leader-elect", "--leader-election-namespace", ns_});
     options.env = {{"POD_NAME", name}};
     options.stderr_path = dir_ + "/" + name + ".log";
     auto replica = std::make_unique<su::testing::Process>(options);

@@ -103,22 +103,28 @@ void OperatorTest::TearDown() {
   if (!HasFailure()) su::testing::removeTree(dir_);
 }
 
+std::vector<std::string> OperatorTest::operatorArgv(const std::string& metrics_address,
+                                                    const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {operatorBinary(),
+                                   "--kubeconfig",
+                                   cp().kubeconfig(),
+                                   "--namespace",
+                                   ns_,
+                                   "--metrics-bind-address",
+                                   metrics_address,
+                                   "--health-probe-bind-address",
+                                   "0",
+                                   "--log-level",
+                                   "debug"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
 void OperatorTest::startOperator(std::vector<std::string> extra) {
   operator_flags_ = extra;
   metrics_port_ = freePort();
   su::testing::Process::Options options;
-  options.argv = {operatorBinary(),
-                  "--kubeconfig",
-                  cp().kubeconfig(),
-                  "--namespace",
-                  ns_,
-                  "--metrics-bind-address",
-                  "127.0.0.1:" + std::to_string(metrics_port_),
-                  "--health-probe-bind-address",
-                  "0",
-                  "--log-level",
-                  "debug"};
-  options.argv.insert(options.argv.end(), extra.begin(), extra.end());
+  options.argv = operatorArgv("127.0.0.1:" + std::to_string(metrics_port_), extra);
   options.stderr_path = dir_ + "/operator-" + std::to_string(++operator_runs_) + ".log";
   operator_ = std::make_unique<su::testing::Process>(options);
   std::string error;

@@ -28,6 +28,9 @@ class OperatorTest : public ::testing::Test {
 
   // The operator, started with the fixture's namespace and these extra flags.
   void startOperator(std::vector<std::string> extra = {});
+  // The operator's command line for the fixture's namespace, with `extra` flags appended.
+  std::vector<std::string> operatorArgv(const std::string& metrics_address,
+                                        const std::vector<std::string>& extra);
   void killOperator();  // SIGKILL, no clean-up
   void stopOperator();  // SIGTERM
   void restartOperator(std::vector<std::string> extra = {});
