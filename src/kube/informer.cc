@@ -168,13 +168,12 @@ Status Informer::relist() {
   options.label_selector = options_.label_selector;
   options.field_selector = options_.field_selector;
   options.limit = options_.page_size;
-  auto listed = client_.listAll(options_.resource, options_.ns, options);
+  auto listed = client_.listAll(options_.resource, options_.ns, options, options_.transform);
   if (!listed) return listed.error();
   relists_++;
 
   std::map<std::string, ObjectPtr> fresh;
   for (Json& item : listed->items) {
-    if (options_.transform) options_.transform(item);
     std::string key = objectKey(item);
     fresh[key] = std::make_shared<const Json>(std::move(item));
   }

@@ -278,13 +278,17 @@ Result<ObjectList> Client::list(const Resource& r, std::string_view ns,
   return out;
 }
 
-Result<ObjectList> Client::listAll(const Resource& r, std::string_view ns, ListOptions options) {
+Result<ObjectList> Client::listAll(const Resource& r, std::string_view ns, ListOptions options,
+                                   const std::function<void(Json&)>& each) {
   ObjectList all;
   for (bool first = true;; first = false) {
     auto page = list(r, ns, options);
     if (!page) return page.error();
     if (first) all.resource_version = page->resource_version;
-    for (Json& item : page->items) all.items.push_back(std::move(item));
+    for (Json& item : page->items) {
+      if (each) each(item);
+      all.items.push_back(std::move(item));
+    }
     if (page->continue_token.empty()) return all;
     options.continue_token = page->continue_token;
     options.resource_version.clear();  // the server refuses both together

@@ -22,13 +22,27 @@ Step report(std::string reason, std::string message, TimePoint wake_at) {
   return s;
 }
 
+PendingRecord pendingFor(const ServiceUser& su, int64_t revision, const std::string& reason,
+                         TimePoint now) {
+  return PendingRecord{"Create", revision, friendlyNameFor(friendlyNameBase(su), revision), reason,
+                       formatRfc3339(now)};
+}
+
 Step journal(const Observation& o, const std::string& reason) {
-  const ServiceUser& su = *o.su;
   Step s = make(StepKind::kJournal);
-  int64_t revision = nextRevision(su.status);
-  s.journal = PendingRecord{"Create", revision, friendlyNameFor(friendlyNameBase(su), revision),
-                            reason, formatRfc3339(o.now)};
+  s.journal = pendingFor(*o.su, nextRevision(o.su->status), reason, o.now);
   return s;
+}
+
+bool hardEndPassed(const Observation& o) {
+  return o.su->spec.not_after && endOfDay(*o.su->spec.not_after) <= o.now;
+}
+
+Step hardEndReport(const Observation& o) {
+  return report("HardEndDatePassed",
+                "spec.lifetime.notAfter " + formatDate(*o.su->spec.not_after) +
+                    " has passed; no new identity is created. Move it into the future",
+                o.now + std::chrono::hours(1));
 }
 
 // The pending create decides everything until it is resolved.
@@ -43,14 +57,9 @@ Step resolvePending(const Observation& o) {
   }
   Step s = make(StepKind::kRetireStranded);
   s.stranded = found;
-  int64_t revision = std::max(nextRevision(su.status), pending.revision + 1);
-  s.journal = PendingRecord{"Create", revision, friendlyNameFor(friendlyNameBase(su), revision),
-                            pending.reason, formatRfc3339(o.now)};
+  s.journal = pendingFor(su, std::max(nextRevision(su.status), pending.revision + 1),
+                         pending.reason, o.now);
   return s;
-}
-
-bool hardEndPassed(const Observation& o) {
-  return o.su->spec.not_after && endOfDay(*o.su->spec.not_after) <= o.now;
 }
 
 bool identityLost(const Observation& o) {
@@ -67,12 +76,7 @@ std::string rotateRequest(const ServiceUser& su) {
 // A new identity is wanted for `reason`. At most one predecessor may exist, so an older one is
 // retired first.
 Step replaceCurrent(const Observation& o, const std::string& reason) {
-  if (hardEndPassed(o)) {
-    return report("HardEndDatePassed",
-                  "spec.lifetime.notAfter " + formatDate(*o.su->spec.not_after) +
-                      " has passed; no new identity is created. Move it into the future",
-                  o.now + std::chrono::hours(1));
-  }
+  if (hardEndPassed(o)) return hardEndReport(o);
   if (o.su->status.predecessor) return make(StepKind::kRetirePredecessor);
   return journal(o, reason);
 }
@@ -176,20 +180,23 @@ Step decide(const Observation& o) {
     Step step = resolvePending(o);
     // Suspended: a delivered identity is still recorded, but nothing is created or retired.
     bool remote = step.kind == StepKind::kCreate || step.kind == StepKind::kRetireStranded;
-    return su.spec.suspend && remote ? make(StepKind::kWait) : step;
+    if (su.spec.suspend && remote) return make(StepKind::kWait);
+    return step.kind == StepKind::kCreate && hardEndPassed(o) ? hardEndReport(o) : step;
   }
   if (su.spec.suspend) return make(StepKind::kWait);
 
-  if (!su.status.current) {
-    if (su.spec.not_after && endOfDay(*su.spec.not_after) <= o.now) {
-      return report("HardEndDatePassed",
-                    "spec.lifetime.notAfter " + formatDate(*su.spec.not_after) +
-                        " has passed; no identity is created. Move it into the future",
-                    o.now + std::chrono::hours(1));
-    }
-    return journal(o, "Initial");
-  }
+  if (!su.status.current) return hardEndPassed(o) ? hardEndReport(o) : journal(o, "Initial");
   return steadyState(o);
+}
+
+bool implyFirstJournal(ServiceUser& su, TimePoint now) {
+  const ServiceUserStatus& s = su.status;
+  if (!su.meta.hasFinalizer(kFinalizer) || s.current || s.predecessor || s.pending ||
+      nextRevision(s) != 1) {
+    return false;
+  }
+  su.status.pending = pendingFor(su, 1, "Initial", now);
+  return true;
 }
 
 }  // namespace su::serviceuser

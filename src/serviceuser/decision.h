@@ -71,4 +71,10 @@ Step decide(const Observation& o);
 // The next revision number: one above every revision this ServiceUser has recorded.
 int64_t nextRevision(const ServiceUserStatus& status);
 
+// The first identity's journal entry is implied, not written: its friendly name follows from the
+// UID and the immutable spec.friendlyName, so once the finalizer is on, a ServiceUser that has
+// recorded no identity has revision 1 pending. This sets status.pending to that entry; like a
+// written one, it is looked up by name before anything is created or deleted.
+bool implyFirstJournal(ServiceUser& su, TimePoint now);
+
 }  // namespace su::serviceuser

@@ -13,6 +13,8 @@ namespace su::serviceuser {
 
 namespace {
 
+constexpr std::chrono::seconds kCacheLagRetry{5};
+
 std::string newReconcileId() {
   static std::atomic<uint64_t> counter{0};
   static const uint64_t seed = std::random_device{}();
@@ -60,6 +62,9 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
   auto started = std::chrono::steady_clock::now();
   kube::ObjectPtr cached = serviceusers_.get(key);
   if (!cached) return kube::Outcome::done();  // deleted; its finalizer already ran
+  std::string cached_version = json::stringAt(*cached, {"metadata", "resourceVersion"});
+  // The watch event of our own write queues the next pass; this is only the fallback.
+  if (cacheLags(key, cached_version)) return kube::Outcome::after(kCacheLagRetry);
 
   Pass pass;
   pass.reconcile_id = newReconcileId();
@@ -76,9 +81,11 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
     event(pass, kube::EventType::kWarning, "InvalidSpec", "Validate", parsed.error().message);
     setConditions(pass.next, pass.su, pass.health, pass.now);
     flushEvents(pass, writeStatus(pass).ok());
+    rememberOverwritten(key, pass, cached_version);
     return kube::Outcome::done();
   }
   pass.su = std::move(parsed).value();
+  implyFirstJournal(pass.su, pass.now);
 
   auto observed = observe(pass, false);
   Step step = observed ? decide(pass.obs) : Step{};
@@ -100,7 +107,9 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
     if (!executed) result = executed.error().kind == ErrorKind::kConflict ? "conflict" : "error";
   }
 
-  if (!pass.object_gone) {
+  // The finalizer's pass records nothing in status: the next pass follows at once and does.
+  bool record = !pass.object_gone && !(observed && step.kind == StepKind::kAddFinalizer);
+  if (record) {
     if (!observed) pass.next = pass.su.status;
     setConditions(pass.next, pass.su, pass.health, pass.now);
     Status written = writeStatus(pass);
@@ -117,6 +126,7 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
     }
   }
   if (pass.object_gone) flushEvents(pass, true);
+  rememberOverwritten(key, pass, cached_version);
   if (result == "done" && outcome.kind != kube::Outcome::Kind::kDone &&
       step.kind != StepKind::kWait) {
     result = "requeue";
@@ -145,6 +155,7 @@ Status Reconciler::observe(Pass& pass, bool live) {
     if (!parsed) return parsed.error();
     pass.object = std::move(fresh).value();
     pass.su = std::move(parsed).value();
+    implyFirstJournal(pass.su, pass.now);
   }
   Observation& o = pass.obs;
   o = Observation{};
@@ -278,6 +289,7 @@ Status Reconciler::writeStatus(Pass& pass) {
   object.erase("spec");  // the status subresource ignores spec; never send it back
   auto written = client_.updateStatus(kServiceUsers, object);
   if (!written) return written.error();
+  pass.overwritten.push_back(pass.su.meta.resource_version);
   pass.object = std::move(written).value();
   pass.su.status = pass.next;
   pass.su.meta.resource_version = json::stringAt(pass.object, {"metadata", "resourceVersion"});
@@ -338,6 +350,29 @@ bool Reconciler::takeFreshJournal(const ServiceUser& su, bool consume) {
   if (it == fresh_journals_.end()) return false;
   if (consume) fresh_journals_.erase(it);
   return true;
+}
+
+bool Reconciler::cacheLags(const std::string& key, const std::string& cached_version) {
+  std::lock_guard lock(overwritten_mu_);
+  auto it = overwritten_.find(key);
+  if (it == overwritten_.end()) return false;
+  if (it->second.count(cached_version)) return true;
+  overwritten_.erase(it);  // the cache shows a version past our writes
+  return false;
+}
+
+// Remembers the versions a pass wrote over, the cached one it started from included. A pass that
+// wrote nothing, or removed the finalizer, leaves nothing to wait for.
+void Reconciler::rememberOverwritten(const std::string& key, const Pass& pass,
+                                     const std::string& cached_version) {
+  std::lock_guard lock(overwritten_mu_);
+  if (pass.overwritten.empty() || pass.object_gone) {
+    overwritten_.erase(key);
+    return;
+  }
+  std::set<std::string>& versions = overwritten_[key];
+  versions = std::set<std::string>(pass.overwritten.begin(), pass.overwritten.end());
+  versions.insert(cached_version);
 }
 
 void Reconciler::forgetChecks(const std::string& identity_id) {

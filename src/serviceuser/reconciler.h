@@ -84,6 +84,10 @@ class Reconciler {
   void rememberJournal(const ServiceUser& su, const ServiceUserStatus& written);
   bool takeFreshJournal(const ServiceUser& su, bool consume);
   void forgetChecks(const std::string& identity_id);
+  // Whether the cache still shows a version of `key` that this process has written over.
+  bool cacheLags(const std::string& key, const std::string& cached_version);
+  void rememberOverwritten(const std::string& key, const Pass& pass,
+                           const std::string& cached_version);
 
   kube::Client& client_;
   kube::Informer& serviceusers_;
@@ -106,6 +110,11 @@ class Reconciler {
     std::optional<digicert::UserStatus> status;
   };
   std::map<std::string, IdentityCheck> checks_;  // by identity ID
+  // Per ServiceUser key, the versions its last writes replaced, until the cache shows another.
+  // A pass on such a cache would repeat a step already done (a look-up by name, a status write
+  // bound to fail), so it waits for the watch event of the write instead.
+  std::mutex overwritten_mu_;
+  std::map<std::string, std::set<std::string>> overwritten_;
 };
 
 }  // namespace su::serviceuser

@@ -20,6 +20,8 @@ struct Reconciler::Pass {
   ServiceUserStatus next;  // the status to record
   Health health;
   bool object_gone = false;  // the finalizer was removed: nothing more to write
+  // Resource versions of the ServiceUser this pass wrote over (see Reconciler::cacheLags).
+  std::vector<std::string> overwritten;
   // Events of this pass, recorded once its outcome is known (see Reconciler::flushEvents).
   struct Event {
     kube::EventType type;

@@ -44,9 +44,15 @@ Result<kube::Outcome> Reconciler::addFinalizer(Pass& pass) {
   auto patched = client_.patch(kServiceUsers, pass.su.meta.namespace_name, pass.su.meta.name,
                                kube::PatchType::kMerge, patch);
   if (!patched) return patched.error();
+  pass.overwritten.push_back(pass.su.meta.resource_version);
   pass.object = std::move(patched).value();
   pass.su.meta.resource_version = json::stringAt(pass.object, {"metadata", "resourceVersion"});
-  return now();
+  pass.su.meta.finalizers = std::move(finalizers);
+  // This process just put the finalizer on, so no create was sent for the implied first entry.
+  ServiceUser with_journal = pass.su;
+  if (implyFirstJournal(with_journal, pass.now)) rememberJournal(with_journal, with_journal.status);
+  // The watch event of this change starts the next pass on a cache that holds it.
+  return kube::Outcome::done();
 }
 
 Result<kube::Outcome> Reconciler::journal(Pass& pass, const Step& step) {

@@ -174,6 +174,25 @@ TEST(RestClient, PagesThroughMoreObjectsThanOnePage) {
   EXPECT_FALSE(all->resource_version.empty());
 }
 
+TEST(RestClient, RewritesEveryListedItemAsItsPageArrives) {
+  Client& client = adminClient();
+  std::string ns = testing::freshNamespace("paging-each");
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(client.create(kConfigMaps, configMap(ns, "each-" + std::to_string(i))).ok());
+  }
+  ListOptions options;
+  options.limit = 25;
+  int rewritten = 0;
+  auto all = client.listAll(kConfigMaps, ns, options, [&](Json& item) {
+    item = Json{{"metadata", {{"name", item["metadata"]["name"]}}}};
+    ++rewritten;
+  });
+  ASSERT_TRUE(all.ok()) << all.error().describe();
+  EXPECT_EQ(rewritten, static_cast<int>(all->items.size()));
+  EXPECT_GE(all->items.size(), 60u);
+  for (const Json& item : all->items) EXPECT_FALSE(item.contains("kind"));
+}
+
 TEST(RestClient, SelectsByLabelAndByField) {
   Client& client = adminClient();
   std::string ns = testing::freshNamespace("select");

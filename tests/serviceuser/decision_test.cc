@@ -215,9 +215,58 @@ const Row kRows[] = {
        su.spec.not_after = Date{2026, 5, 31};
      },
      StepKind::kReport},
+    {"a hard end date that passed after the journal stops the create",
+     [](ServiceUser& su, Observation& o) {
+       su.status = {};
+       su.status.pending = PendingRecord{"Create", 1, "team-signer-r1", "Initial", ""};
+       o.secret = {};
+       o.pending_lookup = std::optional<digicert::ServiceUser>();
+       su.spec.not_after = Date{2026, 5, 31};
+     },
+     StepKind::kReport},
 };
 
 INSTANTIATE_TEST_SUITE_P(Situations, DecisionTable, ::testing::ValuesIn(kRows));
+
+TEST(ImpliedJournal, ANewServiceUserWithTheFinalizerHasItsFirstRevisionPending) {
+  ServiceUser su = baseUser();
+  ASSERT_TRUE(implyFirstJournal(su, kNow));
+  ASSERT_TRUE(su.status.pending.has_value());
+  EXPECT_EQ(su.status.pending->revision, 1);
+  EXPECT_EQ(su.status.pending->friendly_name, friendlyNameFor(friendlyNameBase(su), 1));
+  EXPECT_EQ(su.status.pending->reason, "Initial");
+}
+
+TEST(ImpliedJournal, NothingIsImpliedBeforeTheFinalizer) {
+  ServiceUser su = baseUser();
+  su.meta.finalizers.clear();
+  EXPECT_FALSE(implyFirstJournal(su, kNow));
+  EXPECT_FALSE(su.status.pending.has_value());
+}
+
+TEST(ImpliedJournal, NothingIsImpliedOnceAnyRevisionIsRecorded) {
+  ServiceUser current = converged();
+  ServiceUser journaled = baseUser();
+  journaled.status.pending = PendingRecord{"Create", 3, "team-signer-r3", "Initial", ""};
+  ServiceUser counted = baseUser();
+  counted.status.revision = 2;
+  EXPECT_FALSE(implyFirstJournal(current, kNow));
+  EXPECT_FALSE(implyFirstJournal(counted, kNow));
+  EXPECT_FALSE(implyFirstJournal(journaled, kNow));
+  EXPECT_EQ(journaled.status.pending->revision, 3);
+  EXPECT_FALSE(counted.status.pending.has_value());
+}
+
+TEST(ImpliedJournal, TheImpliedRevisionIsLookedUpLikeAWrittenOne) {
+  ServiceUser su = baseUser();
+  implyFirstJournal(su, kNow);
+  Observation o{&su, kNow, "", ownedSecret(1, "id-7"), remote("id-7", "x"), std::nullopt};
+  EXPECT_EQ(decide(o).kind, StepKind::kAdopt);
+  o.secret = {};
+  EXPECT_EQ(decide(o).kind, StepKind::kRetireStranded);
+  o.pending_lookup = std::optional<digicert::ServiceUser>();
+  EXPECT_EQ(decide(o).kind, StepKind::kCreate);
+}
 
 TEST(Decision, JournalNamesTheNextRevisionAfterEveryRecordedOne) {
   ServiceUser su = converged();
