@@ -77,17 +77,36 @@ bool Informer::waitForSync(std::chrono::milliseconds timeout) {
   }) && synced_.load();
 }
 
+Informer::Entry Informer::entryFor(ObjectPtr object) const {
+  Entry entry;
+  entry.version = resourceVersionOf(*object);
+  for (const auto& [name, func] : index_funcs_) {
+    for (std::string& value : func(*object)) entry.filed.emplace_back(name, std::move(value));
+  }
+  if (options_.compact) {
+    entry.text = object->dump(-1, ' ', false, Json::error_handler_t::replace);
+  } else {
+    entry.object = std::move(object);
+  }
+  return entry;
+}
+
+ObjectPtr Informer::objectOf(const Entry& entry) {
+  if (entry.object) return entry.object;
+  return std::make_shared<const Json>(Json::parse(entry.text));
+}
+
 ObjectPtr Informer::get(const std::string& key) const {
   std::lock_guard lock(mu_);
   auto it = items_.find(key);
-  return it == items_.end() ? nullptr : it->second;
+  return it == items_.end() ? nullptr : objectOf(it->second);
 }
 
 std::vector<ObjectPtr> Informer::list() const {
   std::lock_guard lock(mu_);
   std::vector<ObjectPtr> out;
   out.reserve(items_.size());
-  for (const auto& [key, object] : items_) out.push_back(object);
+  for (const auto& [key, entry] : items_) out.push_back(objectOf(entry));
   return out;
 }
 
@@ -99,7 +118,7 @@ std::vector<ObjectPtr> Informer::byIndex(const std::string& index, const std::st
   auto keys = idx->second.find(value);
   if (keys == idx->second.end()) return out;
   for (const std::string& key : keys->second) {
-    if (auto it = items_.find(key); it != items_.end()) out.push_back(it->second);
+    if (auto it = items_.find(key); it != items_.end()) out.push_back(objectOf(it->second));
   }
   return out;
 }
@@ -107,7 +126,7 @@ std::vector<ObjectPtr> Informer::byIndex(const std::string& index, const std::st
 std::vector<std::string> Informer::keys() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [key, object] : items_) out.push_back(key);
+  for (const auto& [key, entry] : items_) out.push_back(key);
   return out;
 }
 
@@ -168,47 +187,50 @@ Status Informer::relist() {
   options.label_selector = options_.label_selector;
   options.field_selector = options_.field_selector;
   options.limit = options_.page_size;
-  auto listed = client_.listAll(options_.resource, options_.ns, options, options_.transform);
-  if (!listed) return listed.error();
+  std::map<std::string, Entry> fresh;
+  auto version = client_.listEach(options_.resource, options_.ns, options, [&](Json&& item) {
+    if (options_.transform) options_.transform(item);
+    std::string key = objectKey(item);
+    fresh[key] = entryFor(std::make_shared<const Json>(std::move(item)));
+  });
+  if (!version) return version.error();
   relists_++;
 
-  std::map<std::string, ObjectPtr> fresh;
-  for (Json& item : listed->items) {
-    std::string key = objectKey(item);
-    fresh[key] = std::make_shared<const Json>(std::move(item));
-  }
-
-  std::vector<std::pair<std::string, ObjectPtr>> added, deleted;
-  std::vector<std::tuple<std::string, ObjectPtr, ObjectPtr>> updated;
+  // The difference to the cache, with the old objects the handlers are given.
+  std::vector<std::pair<std::string, ObjectPtr>> deleted, updated;
+  std::vector<std::string> added;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [key, object] : items_) {
-      if (!fresh.count(key)) deleted.emplace_back(key, object);
+    for (const auto& [key, entry] : items_) {
+      if (!fresh.count(key)) deleted.emplace_back(key, objectOf(entry));
     }
-    for (const auto& [key, object] : fresh) {
+    for (const auto& [key, entry] : fresh) {
       auto old = items_.find(key);
       if (old == items_.end()) {
-        added.emplace_back(key, object);
-      } else if (resourceVersionOf(*old->second) != resourceVersionOf(*object)) {
-        updated.emplace_back(key, old->second, object);
+        added.push_back(key);
+      } else if (old->second.version != entry.version) {
+        updated.emplace_back(key, objectOf(old->second));
       }
     }
   }
   for (const auto& [key, object] : deleted) erase(key);
-  for (const auto& [key, object] : fresh) store(key, object);
+  for (auto& [key, entry] : fresh) store(key, std::move(entry));
+  fresh.clear();
   {
     std::lock_guard lock(mu_);
-    resource_version_ = listed->resource_version;
+    resource_version_ = *version;
   }
 
   for (const auto& [key, object] : deleted) {
     if (handlers_.on_delete) handlers_.on_delete(key, *object);
   }
-  for (const auto& [key, object] : added) {
-    if (handlers_.on_add) handlers_.on_add(key, *object);
+  for (const std::string& key : added) {
+    if (ObjectPtr object = get(key); object && handlers_.on_add) handlers_.on_add(key, *object);
   }
-  for (const auto& [key, old, object] : updated) {
-    if (handlers_.on_update) handlers_.on_update(key, *old, *object);
+  for (const auto& [key, old] : updated) {
+    if (ObjectPtr object = get(key); object && handlers_.on_update) {
+      handlers_.on_update(key, *old, *object);
+    }
   }
   {
     std::lock_guard lock(wake_mu_);
@@ -254,7 +276,7 @@ void Informer::apply(WatchEvent&& event) {
   if (event.type == WatchEventType::kDeleted) {
     erase(key);
   } else {
-    store(key, object);
+    store(key, entryFor(object));
   }
   {
     std::lock_guard lock(mu_);
@@ -270,32 +292,28 @@ void Informer::apply(WatchEvent&& event) {
   }
 }
 
-void Informer::unindexLocked(const std::string& key, const Json& object) {
-  for (const auto& [name, func] : index_funcs_) {
+void Informer::unindexLocked(const std::string& key, const Entry& entry) {
+  for (const auto& [name, value] : entry.filed) {
     auto& index = indexes_[name];
-    for (const std::string& value : func(object)) {
-      auto entry = index.find(value);
-      if (entry == index.end()) continue;
-      entry->second.erase(key);
-      if (entry->second.empty()) index.erase(entry);
-    }
+    auto keys = index.find(value);
+    if (keys == index.end()) continue;
+    keys->second.erase(key);
+    if (keys->second.empty()) index.erase(keys);
   }
 }
 
-void Informer::store(const std::string& key, ObjectPtr object) {
+void Informer::store(const std::string& key, Entry entry) {
   std::lock_guard lock(mu_);
-  if (auto old = items_.find(key); old != items_.end()) unindexLocked(key, *old->second);
-  for (const auto& [name, func] : index_funcs_) {
-    for (const std::string& value : func(*object)) indexes_[name][value].insert(key);
-  }
-  items_[key] = std::move(object);
+  if (auto old = items_.find(key); old != items_.end()) unindexLocked(key, old->second);
+  for (const auto& [name, value] : entry.filed) indexes_[name][value].insert(key);
+  items_[key] = std::move(entry);
 }
 
 void Informer::erase(const std::string& key) {
   std::lock_guard lock(mu_);
   auto old = items_.find(key);
   if (old == items_.end()) return;
-  unindexLocked(key, *old->second);
+  unindexLocked(key, old->second);
   items_.erase(old);
 }
 

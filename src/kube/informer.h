@@ -59,6 +59,9 @@ struct InformerOptions {
   std::string label_selector;
   std::string field_selector;
   TransformFunc transform;
+  // Keep each cached object as compact JSON text and parse it on every read: about a sixth of
+  // the memory of the parsed form, for tens of microseconds per read of a small object.
+  bool compact = false;
   int64_t page_size = 500;
   std::chrono::seconds watch_timeout{300};
   std::chrono::milliseconds backoff_base{500};
@@ -104,9 +107,18 @@ class Informer {
   Status relist();
   Status watchOnce(bool* gone);
   void apply(WatchEvent&& event);
-  void store(const std::string& key, ObjectPtr object);
+  // One cached object, parsed or (compact) as JSON text, with what is read without parsing it.
+  struct Entry {
+    ObjectPtr object;
+    std::string text;
+    std::string version;
+    std::vector<std::pair<std::string, std::string>> filed;  // (index, value)
+  };
+  Entry entryFor(ObjectPtr object) const;
+  static ObjectPtr objectOf(const Entry& entry);
+  void store(const std::string& key, Entry entry);
   void erase(const std::string& key);
-  void unindexLocked(const std::string& key, const Json& object);
+  void unindexLocked(const std::string& key, const Entry& entry);
   void sleepFor(std::chrono::milliseconds d);
 
   Client& client_;
@@ -115,7 +127,7 @@ class Informer {
   std::map<std::string, IndexFunc> index_funcs_;
 
   mutable std::mutex mu_;
-  std::map<std::string, ObjectPtr> items_;
+  std::map<std::string, Entry> items_;
   // index name -> value -> keys
   std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;
   std::string resource_version_;

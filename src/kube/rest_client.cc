@@ -278,18 +278,24 @@ Result<ObjectList> Client::list(const Resource& r, std::string_view ns,
   return out;
 }
 
-Result<ObjectList> Client::listAll(const Resource& r, std::string_view ns, ListOptions options,
-                                   const std::function<void(Json&)>& each) {
+Result<ObjectList> Client::listAll(const Resource& r, std::string_view ns, ListOptions options) {
   ObjectList all;
+  auto version = listEach(r, ns, std::move(options),
+                          [&](Json&& item) { all.items.push_back(std::move(item)); });
+  if (!version) return version.error();
+  all.resource_version = std::move(version).value();
+  return all;
+}
+
+Result<std::string> Client::listEach(const Resource& r, std::string_view ns, ListOptions options,
+                                     const std::function<void(Json&& item)>& each) {
+  std::string version;
   for (bool first = true;; first = false) {
     auto page = list(r, ns, options);
     if (!page) return page.error();
-    if (first) all.resource_version = page->resource_version;
-    for (Json& item : page->items) {
-      if (each) each(item);
-      all.items.push_back(std::move(item));
-    }
-    if (page->continue_token.empty()) return all;
+    if (first) version = page->resource_version;
+    for (Json& item : page->items) each(std::move(item));
+    if (page->continue_token.empty()) return version;
     options.continue_token = page->continue_token;
     options.resource_version.clear();  // the server refuses both together
   }

@@ -110,10 +110,12 @@ class Client {
   Result<Json> get(const Resource& r, std::string_view ns, std::string_view name);
   // One page.
   Result<ObjectList> list(const Resource& r, std::string_view ns, const ListOptions& options = {});
-  // Every page, following continue tokens; the resourceVersion is the first page's. `each`, when
-  // set, rewrites every item as its page arrives, so only one page is ever held in full.
-  Result<ObjectList> listAll(const Resource& r, std::string_view ns, ListOptions options = {},
-                             const std::function<void(Json&)>& each = {});
+  // Every page, following continue tokens; the resourceVersion is the first page's.
+  Result<ObjectList> listAll(const Resource& r, std::string_view ns, ListOptions options = {});
+  // The same walk, handing each item over as its page arrives, so that no more than one page is
+  // held in full; returns the resourceVersion of the list.
+  Result<std::string> listEach(const Resource& r, std::string_view ns, ListOptions options,
+                               const std::function<void(Json&& item)>& each);
 
   // The namespace comes from the object's metadata (or `ns` when given).
   Result<Json> create(const Resource& r, const Json& object, std::string_view ns = {});

@@ -24,8 +24,20 @@ kube::InformerOptions informerOptions(const kube::Resource& r, const std::string
   return o;
 }
 
+// There is one ServiceUser and one Secret per identity, tens of thousands in a large cluster:
+// both caches keep their objects as text (a fraction of the parsed size) and parse on read, and
+// list in small pages, since a page is held parsed in full (with managedFields) while it is read.
+constexpr int64_t kManyObjectsPageSize = 100;
+
+kube::InformerOptions manyObjectsOptions(const kube::Resource& r, const std::string& ns) {
+  kube::InformerOptions o = informerOptions(r, ns);
+  o.compact = true;
+  o.page_size = kManyObjectsPageSize;
+  return o;
+}
+
 kube::InformerOptions secretOptions(const std::string& ns) {
-  kube::InformerOptions o = informerOptions(kube::kSecrets, ns);
+  kube::InformerOptions o = manyObjectsOptions(kube::kSecrets, ns);
   o.label_selector = std::string(kManagedByLabel) + "=" + kManagedByValue;
   o.transform = digestSecretData;
   return o;
@@ -42,7 +54,7 @@ Controller::Controller(kube::Client& client, const Clock& clock, ControllerOptio
     : client_(client),
       clock_(clock),
       options_(std::move(options)),
-      serviceusers_(client, informerOptions(kServiceUsers, options_.namespace_name)),
+      serviceusers_(client, manyObjectsOptions(kServiceUsers, options_.namespace_name)),
       secrets_(client, secretOptions(options_.namespace_name)),
       issuers_(client, informerOptions(kDigiCertIssuers, options_.namespace_name)),
       cluster_issuers_(client, informerOptions(kClusterDigiCertIssuers, "")),

@@ -128,13 +128,15 @@ TEST(Informer, ResumesFromItsResourceVersionWhenTheServerEndsTheWatch) {
 // Heap in use by the whole process; other threads add noise of kilobytes, not megabytes.
 int64_t heapInUse() { return static_cast<int64_t>(mallinfo2().uordblks); }
 
-int64_t cacheBytes(Client& client, const std::string& ns, TransformFunc transform) {
+int64_t cacheBytes(Client& client, const std::string& ns, TransformFunc transform,
+                   bool compact = false) {
   int64_t before = heapInUse();
   InformerOptions options;
   options.resource = kSecrets;
   options.ns = ns;
   options.label_selector = "serviceuser.dev/managed=true";
   options.transform = std::move(transform);
+  options.compact = compact;
   Informer informer(client, options);
   informer.start();
   EXPECT_TRUE(informer.waitForSync(30s));
@@ -156,19 +158,62 @@ TEST(Informer, KeepsTransformedSecretsInAFractionOfTheMemory) {
                    {"data", {{"token", value}, {"ca.crt", value}}}};
     ASSERT_TRUE(client.create(kSecrets, secret).ok());
   }
-  int64_t whole = cacheBytes(client, ns, nullptr);
-  int64_t lean = cacheBytes(client, ns, [](Json& secret) {
+  auto digest = [](Json& secret) {
     stripManagedFields(secret);
     Json digests = Json::object();
     for (auto& [key, data] : secret["data"].items()) {
       digests[key] = std::to_string(std::hash<std::string>{}(data.get<std::string>()));
     }
     secret["data"] = digests;
-  });
+  };
+  int64_t whole = cacheBytes(client, ns, nullptr);
+  int64_t lean = cacheBytes(client, ns, digest);
+  int64_t compact = cacheBytes(client, ns, digest, true);
   std::cout << "[ measure  ] 300 Secrets cached: " << whole / 1024 << " KiB whole, " << lean / 1024
-            << " KiB transformed\n";
+            << " KiB transformed, " << compact / 1024 << " KiB transformed and compact\n";
   EXPECT_GT(whole, 0);
   EXPECT_LT(lean * 2, whole);
+  EXPECT_LT(compact * 2, lean);
+}
+
+TEST(Informer, ACompactCacheServesTheSameObjectsIndexesAndEvents) {
+  Client& client = adminClient();
+  std::string ns = testing::freshNamespace("inf-compact");
+  Json owned = configMap(ns, "owned", {{"v", "1"}});
+  owned["metadata"]["ownerReferences"] = Json::array(
+      {{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "o"}, {"uid", "owner-uid-1"}}});
+  ASSERT_TRUE(client.create(kConfigMaps, owned).ok());
+
+  testing::HandlerRecorder recorder;
+  InformerOptions options = configMapsIn(ns);
+  options.compact = true;
+  options.transform = stripManagedFields;
+  Informer informer(client, options);
+  informer.addIndex(kOwnerUidIndex, ownerUids);
+  informer.setHandlers(recorder.handlers());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(20s));
+
+  auto live = client.get(kConfigMaps, ns, "owned");
+  ASSERT_TRUE(live.ok());
+  stripManagedFields(*live);
+  ASSERT_NE(informer.get(ns + "/owned"), nullptr);
+  EXPECT_EQ(*informer.get(ns + "/owned"), *live);
+  ASSERT_EQ(informer.byIndex(kOwnerUidIndex, "owner-uid-1").size(), 1u);
+
+  ASSERT_TRUE(client
+                  .patch(kConfigMaps, ns, "owned", PatchType::kMerge,
+                         {{"data", {{"v", "2"}}}, {"metadata", {{"ownerReferences", nullptr}}}})
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return recorder.dataOf(ns + "/owned") == Json({{"v", "2"}}); }));
+  EXPECT_TRUE(recorder.saw("update " + ns + "/owned"));
+  EXPECT_TRUE(informer.byIndex(kOwnerUidIndex, "owner-uid-1").empty());
+  EXPECT_EQ((*informer.get(ns + "/owned"))["data"]["v"], "2");
+
+  ASSERT_TRUE(client.remove(kConfigMaps, ns, "owned").ok());
+  ASSERT_TRUE(eventually([&] { return recorder.saw("delete " + ns + "/owned"); }));
+  EXPECT_EQ(informer.get(ns + "/owned"), nullptr);
+  EXPECT_EQ(recorder.model(), testing::serverModel(client, ns));
 }
 
 TEST(Informer, ListsInPagesWhenThereAreMoreObjectsThanOnePage) {
