@@ -173,6 +173,9 @@ int main(int argc, char** argv) {
   }
   su::net::initialize(static_cast<size_t>(std::max(8, flags->workers * 2 + 4)));
   su::log::init(flags->log_level, flags->log_format, "serviceuser-operator");
+  if (su::Status roots = su::net::preloadSystemRoots(); !roots) {
+    su::log::warn("system CA bundle not preloaded", {{"error", roots.error().describe()}});
+  }
 
   Program program;
   program.flags = flags.value();

@@ -9,7 +9,10 @@
 
 #include <boost/asio/ssl.hpp>
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include "common/time_format.h"
 #include "pki/pem.h"
@@ -61,12 +64,21 @@ Result<std::shared_ptr<TlsMaterial>> prepareTls(const TlsConfig& tls, const std:
   return m;
 }
 
+// The system roots read once by preloadSystemRoots; written before any connection is made.
+std::vector<pki::X509Ptr>& preloadedRoots() {
+  static std::vector<pki::X509Ptr> roots;
+  return roots;
+}
+
 void configureContext(const TlsMaterial& m, boost::asio::ssl::context& context) {
   SSL_CTX* ctx = context.native_handle();
   if (!m.roots.empty()) {
     X509_STORE* store = X509_STORE_new();
     for (const auto& cert : m.roots) X509_STORE_add_cert(store, cert.get());
     SSL_CTX_set_cert_store(ctx, store);  // replaces, and frees, the system roots
+  } else if (!m.insecure) {
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    for (const auto& cert : preloadedRoots()) X509_STORE_add_cert(store, cert.get());
   }
   if (!m.chain.empty()) {
     SSL_CTX_use_certificate(ctx, m.chain.front().get());
@@ -152,6 +164,27 @@ struct HttpClient::Impl {
 void initialize(size_t threads) {
   static std::once_flag once;
   std::call_once(once, [threads] { crossplat::threadpool::initialize_with_threads(threads); });
+}
+
+Status preloadSystemRoots(const std::string& ca_file) {
+  static std::once_flag once;
+  Status result = Status::success();
+  std::call_once(once, [&] {
+    if (std::getenv("SSL_CERT_FILE") != nullptr) return;
+    std::string path = ca_file.empty() ? X509_get_default_cert_file() : ca_file;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return;  // no default bundle: nothing to load per connection either
+    std::stringstream pem;
+    pem << in.rdbuf();
+    auto roots = pki::parseCertificates(pem.str(), "the system CA bundle");
+    if (!roots) {
+      result = roots.error();
+      return;
+    }
+    preloadedRoots() = std::move(roots).value();
+    setenv("SSL_CERT_FILE", "/dev/null", 1);
+  });
+  return result;
 }
 
 std::string Response::header(std::string_view name) const {

@@ -2,6 +2,9 @@
 // simulator's own promises (state across restarts, audit). Simulator only: these start their own.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "contract_fixture.h"
 #include "digicert/account_manager.h"
 #include "net/http_client.h"
@@ -160,6 +163,34 @@ TEST_F(VariantTest, CallsAreAuditedUnderTheCallersFriendlyName) {
   ASSERT_EQ(entries->size(), 1u);
   EXPECT_EQ((*entries)[0]["action"], "GET /account/api/v1/user/me");
   EXPECT_EQ((*entries)[0]["user_name"], created->user.friendly_name);
+}
+
+// The process-wide preload runs once per process, so this is the only test that calls it.
+TEST_F(VariantTest, AClientWithoutACaBundleTrustsThePreloadedSystemRoots) {
+  auto sim = SimProcess::start({});
+  ASSERT_NE(sim, nullptr);
+  unsetenv("SSL_CERT_FILE");
+  net::ClientConfig config;
+  config.base_url = sim->url();  // no CA bundle: the system roots decide
+  net::Request request;
+  request.target = "/account/api/v1/user/me";
+  request.headers = {{"x-api-key", sim->apiKey().reveal()}};
+
+  auto before = net::HttpClient::create(config);
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(before.value()->send(request).ok()) << "the simulator's CA is no system root";
+
+  std::string bundle = su::testing::makeTempDir("roots") + "/system-roots.pem";
+  std::ofstream(bundle) << sim->caPem();
+  ASSERT_TRUE(net::preloadSystemRoots(bundle).ok());
+  ASSERT_NE(std::getenv("SSL_CERT_FILE"), nullptr);
+  EXPECT_EQ(std::string(std::getenv("SSL_CERT_FILE")), "/dev/null");
+
+  auto after = net::HttpClient::create(config);
+  ASSERT_TRUE(after.ok());
+  auto response = after.value()->send(request);
+  ASSERT_TRUE(response.ok()) << response.error().describe();
+  EXPECT_EQ(response->status, 200);
 }
 
 }  // namespace
