@@ -170,8 +170,10 @@ Status preloadSystemRoots(const std::string& ca_file) {
   static std::once_flag once;
   Status result = Status::success();
   std::call_once(once, [&] {
-    if (std::getenv("SSL_CERT_FILE") != nullptr) return;
-    std::string path = ca_file.empty() ? X509_get_default_cert_file() : ca_file;
+    const char* from_env = std::getenv(X509_get_default_cert_file_env());
+    std::string path = !ca_file.empty() ? ca_file
+                       : from_env       ? from_env
+                                        : X509_get_default_cert_file();
     std::ifstream in(path, std::ios::binary);
     if (!in) return;  // no default bundle: nothing to load per connection either
     std::stringstream pem;
@@ -182,7 +184,7 @@ Status preloadSystemRoots(const std::string& ca_file) {
       return;
     }
     preloadedRoots() = std::move(roots).value();
-    setenv("SSL_CERT_FILE", "/dev/null", 1);
+    setenv(X509_get_default_cert_file_env(), "/dev/null", 1);
   });
   return result;
 }

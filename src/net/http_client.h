@@ -22,9 +22,9 @@ void initialize(size_t threads);
 // Makes trusting the system roots cheap. cpprestsdk loads OpenSSL's default CA file into every
 // new TLS context before the SSL-context callback runs: about 25 ms of CPU per connection with
 // Debian's bundle, paid for each remote create (each gets a connection of its own). This reads
-// that file once (`ca_file`, or OpenSSL's default), gives every connection that trusts the system
-// roots a copy, and points SSL_CERT_FILE at nothing so the per-connection load costs nothing.
-// Does nothing when SSL_CERT_FILE is already set. Call from main before other threads start.
+// that file once (`ca_file`, else the one SSL_CERT_FILE names, else OpenSSL's default), gives
+// every connection that trusts the system roots a copy, and then points SSL_CERT_FILE at nothing
+// so the per-connection load costs nothing. Call from main before other threads start.
 Status preloadSystemRoots(const std::string& ca_file = "");
 
 struct TlsConfig {

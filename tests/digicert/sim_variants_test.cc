@@ -169,7 +169,7 @@ TEST_F(VariantTest, CallsAreAuditedUnderTheCallersFriendlyName) {
 TEST_F(VariantTest, AClientWithoutACaBundleTrustsThePreloadedSystemRoots) {
   auto sim = SimProcess::start({});
   ASSERT_NE(sim, nullptr);
-  unsetenv("SSL_CERT_FILE");
+  setenv("SSL_CERT_FILE", "/nonexistent/roots.pem", 1);  // the argument below comes first
   net::ClientConfig config;
   config.base_url = sim->url();  // no CA bundle: the system roots decide
   net::Request request;
