@@ -168,8 +168,8 @@ int main(int argc, char** argv) {
                  "--ca-file F --api-key K [--workers N] [--kube-api-qps Q] [--kube-api-burst B]\n";
     return 2;
   }
-  su::net::initialize(static_cast<size_t>(std::max(8, o.workers * 2 + 4)));
   if (!su::net::preloadSystemRoots()) std::cerr << "system CA bundle not preloaded\n";
+  su::net::initialize(static_cast<size_t>(std::max(8, o.workers * 2 + 4)));
   su::log::init(su::log::Level::kWarn, su::log::Format::kJson, "bench-reference");
 
   auto config = su::kube::loadKubeconfig({o.kubeconfig, ""});

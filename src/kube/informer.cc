@@ -96,31 +96,43 @@ ObjectPtr Informer::objectOf(const Entry& entry) {
   return std::make_shared<const Json>(Json::parse(entry.text));
 }
 
+// Compact entries are parsed outside the lock, from a copy of their text.
 ObjectPtr Informer::get(const std::string& key) const {
-  std::lock_guard lock(mu_);
-  auto it = items_.find(key);
-  return it == items_.end() ? nullptr : objectOf(it->second);
+  Entry found;
+  {
+    std::lock_guard lock(mu_);
+    auto it = items_.find(key);
+    if (it == items_.end()) return nullptr;
+    if (it->second.object) return it->second.object;
+    found.text = it->second.text;
+  }
+  return objectOf(found);
 }
 
 std::vector<ObjectPtr> Informer::list() const {
-  std::lock_guard lock(mu_);
   std::vector<ObjectPtr> out;
-  out.reserve(items_.size());
-  for (const auto& [key, entry] : items_) out.push_back(objectOf(entry));
+  for (const std::string& key : keys()) {
+    if (ObjectPtr object = get(key)) out.push_back(std::move(object));
+  }
   return out;
 }
 
 std::vector<ObjectPtr> Informer::byIndex(const std::string& index, const std::string& value) const {
-  std::lock_guard lock(mu_);
   std::vector<ObjectPtr> out;
-  auto idx = indexes_.find(index);
-  if (idx == indexes_.end()) return out;
-  auto keys = idx->second.find(value);
-  if (keys == idx->second.end()) return out;
-  for (const std::string& key : keys->second) {
-    if (auto it = items_.find(key); it != items_.end()) out.push_back(objectOf(it->second));
+  for (const std::string& key : keysByIndex(index, value)) {
+    if (ObjectPtr object = get(key)) out.push_back(std::move(object));
   }
   return out;
+}
+
+std::vector<std::string> Informer::keysByIndex(const std::string& index,
+                                               const std::string& value) const {
+  std::lock_guard lock(mu_);
+  auto idx = indexes_.find(index);
+  if (idx == indexes_.end()) return {};
+  auto keys = idx->second.find(value);
+  if (keys == idx->second.end()) return {};
+  return {keys->second.begin(), keys->second.end()};
 }
 
 std::vector<std::string> Informer::keys() const {

@@ -94,6 +94,8 @@ class Informer {
   ObjectPtr get(const std::string& key) const;
   std::vector<ObjectPtr> list() const;
   std::vector<ObjectPtr> byIndex(const std::string& index, const std::string& value) const;
+  // The keys filed under `value`, read without touching (or, when compact, parsing) the objects.
+  std::vector<std::string> keysByIndex(const std::string& index, const std::string& value) const;
   std::vector<std::string> keys() const;
   // The newest resourceVersion the cache reflects (from the list, events or bookmarks).
   std::string resourceVersion() const;

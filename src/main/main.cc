@@ -171,9 +171,10 @@ int main(int argc, char** argv) {
     std::cout << su::app::usage();
     return 0;
   }
+  su::Status roots = su::net::preloadSystemRoots();  // before any thread starts
   su::net::initialize(static_cast<size_t>(std::max(8, flags->workers * 2 + 4)));
   su::log::init(flags->log_level, flags->log_format, "serviceuser-operator");
-  if (su::Status roots = su::net::preloadSystemRoots(); !roots) {
+  if (!roots) {
     su::log::warn("system CA bundle not preloaded", {{"error", roots.error().describe()}});
   }
 

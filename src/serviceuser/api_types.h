@@ -23,6 +23,8 @@ inline constexpr const char* kVersion = "v1alpha1";
 inline constexpr const char* kApiVersion = "identity.serviceuser.dev/v1alpha1";
 inline constexpr const char* kFinalizer = "identity.serviceuser.dev/finalizer";
 inline constexpr const char* kRotateAnnotation = "identity.serviceuser.dev/rotate";
+// The friendly name of the first identity, written with the finalizer before anything is created.
+inline constexpr const char* kFirstIdentityAnnotation = "identity.serviceuser.dev/first-identity";
 
 inline constexpr std::chrono::seconds kDefaultDuration{2160 * 3600};  // 90 days
 inline constexpr std::chrono::seconds kDefaultGrace{24 * 3600};

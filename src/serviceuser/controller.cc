@@ -43,6 +43,24 @@ kube::InformerOptions secretOptions(const std::string& ns) {
   return o;
 }
 
+// ServiceUsers filed by the issuer they name: "<kind>/<namespace, empty for a cluster
+// issuer>/<name>".
+constexpr const char* kIssuerIndex = "issuer";
+
+std::string issuerIndexValue(bool cluster, const std::string& ns, const std::string& name) {
+  return std::string(cluster ? "ClusterDigiCertIssuer" : "DigiCertIssuer") + "/" +
+         (cluster ? "" : ns) + "/" + name;
+}
+
+std::vector<std::string> issuerOf(const json::Json& su) {
+  const json::Json* ref = json::at(su, {"spec", "issuerRef"});
+  if (ref == nullptr) return {};
+  bool cluster =
+      json::getString(*ref, "kind").value_or("DigiCertIssuer") == "ClusterDigiCertIssuer";
+  return {issuerIndexValue(cluster, json::stringAt(su, {"metadata", "namespace"}),
+                           json::getString(*ref, "name").value_or(""))};
+}
+
 int64_t generationOf(const json::Json& object) {
   const json::Json* g = json::at(object, {"metadata", "generation"});
   return g != nullptr && g->is_number_integer() ? g->get<int64_t>() : 0;
@@ -66,6 +84,7 @@ Controller::Controller(kube::Client& client, const Clock& clock, ControllerOptio
       issuer_queue_(kube::WorkQueueOptions{.name = "issuer"}),
       issuer_status_(client, issuers_, cluster_issuers_, resolver_, clock,
                      options_.reconciler.identity_check_interval) {
+  serviceusers_.addIndex(kIssuerIndex, issuerOf);
   auto enqueue = [this](const std::string& key, const json::Json&) { queue_.add(key); };
   serviceusers_.setHandlers({.on_add = enqueue,
                              .on_update = [this](const std::string& key, const json::Json&,
@@ -160,17 +179,9 @@ void Controller::enqueueOwner(const json::Json& secret) {
 
 void Controller::issuerChanged(const json::Json& issuer, bool cluster) {
   issuer_queue_.add(IssuerStatusReconciler::keyOf(issuer, cluster));
-  std::string name = json::stringAt(issuer, {"metadata", "name"});
-  std::string ns = json::stringAt(issuer, {"metadata", "namespace"});
-  for (const kube::ObjectPtr& su : serviceusers_.list()) {
-    const json::Json* ref = json::at(*su, {"spec", "issuerRef"});
-    if (ref == nullptr || json::getString(*ref, "name").value_or("") != name) continue;
-    bool wants_cluster =
-        json::getString(*ref, "kind").value_or("DigiCertIssuer") == "ClusterDigiCertIssuer";
-    if (wants_cluster != cluster) continue;
-    if (!cluster && json::stringAt(*su, {"metadata", "namespace"}) != ns) continue;
-    queue_.add(kube::objectKey(*su));
-  }
+  std::string value = issuerIndexValue(cluster, json::stringAt(issuer, {"metadata", "namespace"}),
+                                       json::stringAt(issuer, {"metadata", "name"}));
+  for (const std::string& key : serviceusers_.keysByIndex(kIssuerIndex, value)) queue_.add(key);
 }
 
 }  // namespace su::serviceuser

@@ -189,13 +189,17 @@ Step decide(const Observation& o) {
   return steadyState(o);
 }
 
+bool recordsNothing(const ServiceUserStatus& status) {
+  return !status.current && !status.predecessor && !status.pending && nextRevision(status) == 1;
+}
+
 bool implyFirstJournal(ServiceUser& su, TimePoint now) {
-  const ServiceUserStatus& s = su.status;
-  if (!su.meta.hasFinalizer(kFinalizer) || s.current || s.predecessor || s.pending ||
-      nextRevision(s) != 1) {
+  auto annotation = su.meta.annotations.find(kFirstIdentityAnnotation);
+  if (!su.meta.hasFinalizer(kFinalizer) || !recordsNothing(su.status) ||
+      annotation == su.meta.annotations.end() || !namesRevisionOf(su, annotation->second, 1)) {
     return false;
   }
-  su.status.pending = pendingFor(su, 1, "Initial", now);
+  su.status.pending = PendingRecord{"Create", 1, annotation->second, "Initial", formatRfc3339(now)};
   return true;
 }
 

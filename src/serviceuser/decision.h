@@ -71,10 +71,14 @@ Step decide(const Observation& o);
 // The next revision number: one above every revision this ServiceUser has recorded.
 int64_t nextRevision(const ServiceUserStatus& status);
 
-// The first identity's journal entry is implied, not written: its friendly name follows from the
-// UID and the immutable spec.friendlyName, so once the finalizer is on, a ServiceUser that has
-// recorded no identity has revision 1 pending. This sets status.pending to that entry; like a
-// written one, it is looked up by name before anything is created or deleted.
+// Whether status records no identity and no revision at all (a ServiceUser never served).
+bool recordsNothing(const ServiceUserStatus& status);
+
+// The first identity's journal entry is written with the finalizer, as the annotation
+// kFirstIdentityAnnotation, so that a new ServiceUser needs no status write before its create.
+// When status records nothing and that annotation names this ServiceUser's revision 1, this sets
+// status.pending to that entry; like one written in status, it is looked up by name before
+// anything is created or deleted. Without a usable annotation the journal is written to status.
 bool implyFirstJournal(ServiceUser& su, TimePoint now);
 
 }  // namespace su::serviceuser

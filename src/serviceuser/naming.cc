@@ -16,6 +16,8 @@ bool allowed(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == '-' || c == '_';
 }
 
+std::string uidDigest(const ServiceUser& su) { return pki::sha256Hex(su.meta.uid).substr(0, 8); }
+
 }  // namespace
 
 // The UID digest makes every ServiceUser's names its own: two ServiceUsers with the same
@@ -27,7 +29,18 @@ std::string friendlyNameBase(const ServiceUser& su) {
   std::string out;
   for (char c : raw) out.push_back(allowed(c) ? c : '-');
   if (out.size() > kMaxReadable) out.resize(kMaxReadable);
-  return out + "-" + pki::sha256Hex(su.meta.uid).substr(0, 8);
+  return out + "-" + uidDigest(su);
+}
+
+bool namesRevisionOf(const ServiceUser& su, const std::string& friendly_name, int64_t revision) {
+  std::string suffix = "-" + uidDigest(su) + "-r" + std::to_string(revision);
+  if (friendly_name.size() <= suffix.size() || friendly_name.size() > kMaxReadable + suffix.size())
+    return false;
+  size_t readable = friendly_name.size() - suffix.size();
+  for (size_t i = 0; i < readable; ++i) {
+    if (!allowed(friendly_name[i])) return false;
+  }
+  return friendly_name.compare(readable, suffix.size(), suffix) == 0;
 }
 
 std::string friendlyNameFor(const std::string& base, int64_t revision) {

@@ -15,5 +15,8 @@ std::string friendlyNameBase(const ServiceUser& su);
 std::string friendlyNameFor(const std::string& base, int64_t revision);
 // The revision a friendly name of this base carries; 0 when it is not one of ours.
 int64_t revisionOf(const std::string& base, const std::string& friendly_name);
+// Whether `friendly_name` is this ServiceUser's name for `revision`, whatever its readable part
+// (which follows spec.friendlyName, and so may have been set or removed since).
+bool namesRevisionOf(const ServiceUser& su, const std::string& friendly_name, int64_t revision);
 
 }  // namespace su::serviceuser

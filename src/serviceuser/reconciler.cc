@@ -14,6 +14,8 @@ namespace su::serviceuser {
 namespace {
 
 constexpr std::chrono::seconds kCacheLagRetry{5};
+// How long a pass waits for the cache to show this process's own write before it acts anyway.
+constexpr std::chrono::seconds kCacheLagLimit{30};
 
 std::string newReconcileId() {
   static std::atomic<uint64_t> counter{0};
@@ -61,7 +63,10 @@ Reconciler::Reconciler(kube::Client& client, kube::Informer& serviceusers, kube:
 kube::Outcome Reconciler::reconcile(const std::string& key) {
   auto started = std::chrono::steady_clock::now();
   kube::ObjectPtr cached = serviceusers_.get(key);
-  if (!cached) return kube::Outcome::done();  // deleted; its finalizer already ran
+  if (!cached) {
+    forgetWrites(key, "");
+    return kube::Outcome::done();  // deleted; its finalizer already ran
+  }
   std::string cached_version = json::stringAt(*cached, {"metadata", "resourceVersion"});
   // The watch event of our own write queues the next pass; this is only the fallback.
   if (cacheLags(key, cached_version)) return kube::Outcome::after(kCacheLagRetry);
@@ -107,9 +112,7 @@ kube::Outcome Reconciler::reconcile(const std::string& key) {
     if (!executed) result = executed.error().kind == ErrorKind::kConflict ? "conflict" : "error";
   }
 
-  // The finalizer's pass records nothing in status: the next pass follows at once and does.
-  bool record = !pass.object_gone && !(observed && step.kind == StepKind::kAddFinalizer);
-  if (record) {
+  if (!pass.object_gone && !pass.status_deferred) {
     if (!observed) pass.next = pass.su.status;
     setConditions(pass.next, pass.su, pass.health, pass.now);
     Status written = writeStatus(pass);
@@ -289,10 +292,8 @@ Status Reconciler::writeStatus(Pass& pass) {
   object.erase("spec");  // the status subresource ignores spec; never send it back
   auto written = client_.updateStatus(kServiceUsers, object);
   if (!written) return written.error();
-  pass.overwritten.push_back(pass.su.meta.resource_version);
-  pass.object = std::move(written).value();
+  tookWrite(pass, std::move(written).value());
   pass.su.status = pass.next;
-  pass.su.meta.resource_version = json::stringAt(pass.object, {"metadata", "resourceVersion"});
   return Status::success();
 }
 
@@ -356,23 +357,39 @@ bool Reconciler::cacheLags(const std::string& key, const std::string& cached_ver
   std::lock_guard lock(overwritten_mu_);
   auto it = overwritten_.find(key);
   if (it == overwritten_.end()) return false;
-  if (it->second.count(cached_version)) return true;
-  overwritten_.erase(it);  // the cache shows a version past our writes
-  return false;
+  bool lags = it->second.versions.count(cached_version) > 0 &&
+              std::chrono::steady_clock::now() - it->second.at < kCacheLagLimit;
+  // Past our writes (or waited for long enough: the informer may be relisting): act again.
+  if (!lags) overwritten_.erase(it);
+  return lags;
 }
 
 // Remembers the versions a pass wrote over, the cached one it started from included. A pass that
 // wrote nothing, or removed the finalizer, leaves nothing to wait for.
 void Reconciler::rememberOverwritten(const std::string& key, const Pass& pass,
                                      const std::string& cached_version) {
+  if (pass.overwritten.empty() || pass.object_gone) return forgetWrites(key, "");
   std::lock_guard lock(overwritten_mu_);
-  if (pass.overwritten.empty() || pass.object_gone) {
+  Overwritten& entry = overwritten_[key];
+  entry.at = std::chrono::steady_clock::now();
+  entry.versions = std::set<std::string>(pass.overwritten.begin(), pass.overwritten.end());
+  entry.versions.insert(cached_version);
+}
+
+// Drops what this process remembers of a ServiceUser's writes: the versions written over, and
+// (given its UID) journal entries no create was sent for.
+void Reconciler::forgetWrites(const std::string& key, const std::string& uid) {
+  {
+    std::lock_guard lock(overwritten_mu_);
     overwritten_.erase(key);
-    return;
   }
-  std::set<std::string>& versions = overwritten_[key];
-  versions = std::set<std::string>(pass.overwritten.begin(), pass.overwritten.end());
-  versions.insert(cached_version);
+  if (uid.empty()) return;
+  std::lock_guard lock(fresh_mu_);
+  std::string prefix = uid + "/";
+  for (auto it = fresh_journals_.lower_bound(prefix);
+       it != fresh_journals_.end() && it->rfind(prefix, 0) == 0;) {
+    it = fresh_journals_.erase(it);
+  }
 }
 
 void Reconciler::forgetChecks(const std::string& identity_id) {

@@ -88,6 +88,7 @@ class Reconciler {
   bool cacheLags(const std::string& key, const std::string& cached_version);
   void rememberOverwritten(const std::string& key, const Pass& pass,
                            const std::string& cached_version);
+  void forgetWrites(const std::string& key, const std::string& uid);
 
   kube::Client& client_;
   kube::Informer& serviceusers_;
@@ -98,10 +99,10 @@ class Reconciler {
   ReconcilerOptions options_;
 
   RemoteSnapshot snapshot_;
-  // Journal entries this process wrote and has not yet acted on ("<uid>/<revision>"): no create
-  // was sent for them, so their identity cannot exist and the look-up by name (a walk through
-  // every page of the list) is skipped. After a restart the set is empty and every pending entry
-  // is looked up.
+  // Journal entries this process wrote (in status, or the first one with the finalizer) and has
+  // not yet acted on ("<uid>/<revision>"): no create was sent for them, so their identity cannot
+  // exist and the look-up by name (a walk through every page of the list) is skipped. After a
+  // restart the set is empty and every pending entry is looked up.
   std::mutex fresh_mu_;
   std::set<std::string> fresh_journals_;
   std::mutex checks_mu_;
@@ -114,7 +115,11 @@ class Reconciler {
   // A pass on such a cache would repeat a step already done (a look-up by name, a status write
   // bound to fail), so it waits for the watch event of the write instead.
   std::mutex overwritten_mu_;
-  std::map<std::string, std::set<std::string>> overwritten_;
+  struct Overwritten {
+    std::chrono::steady_clock::time_point at;
+    std::set<std::string> versions;
+  };
+  std::map<std::string, Overwritten> overwritten_;
 };
 
 }  // namespace su::serviceuser

@@ -108,6 +108,7 @@ Result<kube::Outcome> Reconciler::removeFinalizer(Pass& pass) {
                                kube::PatchType::kMerge, patch);
   if (!patched && patched.error().kind != ErrorKind::kNotFound) return patched.error();
   if (pass.su.status.current) forgetChecks(pass.su.status.current->id);
+  forgetWrites(pass.su.meta.namespace_name + "/" + pass.su.meta.name, pass.su.meta.uid);
   pass.object_gone = true;
   return kube::Outcome::done();
 }

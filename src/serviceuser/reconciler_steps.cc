@@ -35,24 +35,29 @@ Error noManager() {
 
 }  // namespace
 
+// Adds the finalizer and, for a ServiceUser never served, the first identity's name in the same
+// write: the journal entry of its first create (see implyFirstJournal).
 Result<kube::Outcome> Reconciler::addFinalizer(Pass& pass) {
-  std::vector<std::string> finalizers = pass.su.meta.finalizers;
-  finalizers.push_back(kFinalizer);
-  json::Json patch{
-      {"metadata",
-       {{"finalizers", finalizers}, {"resourceVersion", pass.su.meta.resource_version}}}};
+  ServiceUser after = pass.su;
+  after.meta.finalizers.push_back(kFinalizer);
+  json::Json metadata{{"finalizers", after.meta.finalizers},
+                      {"resourceVersion", pass.su.meta.resource_version}};
+  // Unless an earlier write gave it one already.
+  bool journals = recordsNothing(pass.su.status) && !implyFirstJournal(after, pass.now);
+  if (journals) {
+    std::string name = friendlyNameFor(friendlyNameBase(pass.su), 1);
+    metadata["annotations"] = {{kFirstIdentityAnnotation, name}};
+    after.meta.annotations[kFirstIdentityAnnotation] = name;
+  }
   auto patched = client_.patch(kServiceUsers, pass.su.meta.namespace_name, pass.su.meta.name,
-                               kube::PatchType::kMerge, patch);
+                               kube::PatchType::kMerge, json::Json{{"metadata", metadata}});
   if (!patched) return patched.error();
-  pass.overwritten.push_back(pass.su.meta.resource_version);
-  pass.object = std::move(patched).value();
-  pass.su.meta.resource_version = json::stringAt(pass.object, {"metadata", "resourceVersion"});
-  pass.su.meta.finalizers = std::move(finalizers);
-  // This process just put the finalizer on, so no create was sent for the implied first entry.
-  ServiceUser with_journal = pass.su;
-  if (implyFirstJournal(with_journal, pass.now)) rememberJournal(with_journal, with_journal.status);
-  // The watch event of this change starts the next pass on a cache that holds it.
-  return kube::Outcome::done();
+  tookWrite(pass, std::move(patched).value());
+  pass.su.meta.finalizers = after.meta.finalizers;
+  pass.status_deferred = true;
+  // An entry this write made has had no create sent for it: its look-up can be skipped.
+  if (journals && implyFirstJournal(after, pass.now)) rememberJournal(after, after.status);
+  return kube::Outcome::done();  // the watch event of this write queues the next pass
 }
 
 Result<kube::Outcome> Reconciler::journal(Pass& pass, const Step& step) {

@@ -44,10 +44,6 @@ class CrashTest : public OperatorTest {
                 {"path_prefix", "/account/api/v1/user"},
                 {"latency_ms", latency_ms}};
   }
-
-  bool pendingRecorded(const std::string& name) {
-    return json::at(get("serviceuser", name), {"status", "pending"}) != nullptr;
-  }
 };
 
 TEST_F(CrashTest, KillBeforeTheCreateIsSentResumesWithOneIdentity) {
@@ -59,8 +55,8 @@ TEST_F(CrashTest, KillBeforeTheCreateIsSentResumesWithOneIdentity) {
                       {"retry_after_seconds", 30}});
   startOperator();
   apply(serviceUser("early"));
-  ASSERT_TRUE(eventually([&] { return pendingRecorded("early"); }, std::chrono::seconds(20),
-                         std::chrono::milliseconds(20)));
+  ASSERT_TRUE(eventually([&] { return sim_->calls("POST /account/api/v1/user") > 0; },
+                         std::chrono::seconds(20), std::chrono::milliseconds(10)));
   killOperator();
   sim_->control("DELETE", "/control/faults");
 
@@ -106,6 +102,42 @@ TEST_F(CrashTest, KillAfterTheSecretIsWrittenAdoptsTheDeliveredIdentity) {
   expectExactlyOnce("written");
   EXPECT_EQ(secretValue("written-token", "token"), token) << "a delivered token was replaced";
   EXPECT_EQ(remoteUsers(identityPrefix("written")).size(), 1u);
+}
+
+// spec.friendlyName may be set on a ServiceUser that had none, here while its first create is in
+// flight. The identity committed under the old name is found by the name journaled with the
+// finalizer, and retired, instead of living on unseen.
+TEST_F(CrashTest, AFriendlyNameSetDuringTheFirstCreateLeavesNoLiveOrphan) {
+  sim_->addFault(faultOn("latency", "POST", 3000));  // committed after the operator died
+  startOperator();
+  apply(serviceUser("renamed"));
+  ASSERT_TRUE(eventually([&] { return sim_->calls("POST /account/api/v1/user") > 0; },
+                         std::chrono::seconds(20), std::chrono::milliseconds(10)));
+  killOperator();
+  std::string first_prefix = identityPrefix("renamed");
+  kubectl(R"(patch serviceuser renamed --type merge -p '{"spec":{"friendlyName":"new-name"}}')");
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  ASSERT_EQ(remoteUsers(first_prefix).size(), 1u) << "the create was committed under the old name";
+
+  startOperator();
+  Json su = waitReady("renamed");
+  std::string current = json::stringAt(su, {"status", "current", "id"});
+  int live = 0;
+  for (const std::string& prefix : {first_prefix, std::string("new-name-")}) {
+    for (const Json& user : remoteUsers(prefix)) {
+      bool active = json::getString(user, "status") == "ACTIVE";
+      if (json::getString(user, "id") == current) {
+        EXPECT_TRUE(active);
+      } else {
+        EXPECT_FALSE(active) << json::getString(user, "friendly_name").value_or("")
+                             << " is live but not current";
+      }
+      live += active;
+    }
+  }
+  EXPECT_EQ(live, 1);
+  EXPECT_EQ(json::stringAt(su, {"status", "current", "friendlyName"}).rfind("new-name-", 0), 0u);
+  EXPECT_TRUE(tokenWorks(secretValue("renamed-token", "token")));
 }
 
 TEST_F(CrashTest, KillDuringRotationKeepsOneCurrentAndOnePredecessor) {

@@ -21,6 +21,10 @@ TEST_F(LifecycleTest, AppliedServiceUserGetsOneIdentityWhoseTokenIsInTheSecret) 
   EXPECT_EQ(json::getString(remote[0], "status"), "ACTIVE");
   EXPECT_EQ(json::stringAt(su, {"status", "current", "id"}), json::getString(remote[0], "id"));
   EXPECT_EQ(secretValue("builder-token", "identity"), identityName("builder", 1));
+  EXPECT_EQ(
+      json::stringAt(su, {"metadata", "annotations", "identity.serviceuser.dev/first-identity"}),
+      identityName("builder", 1))
+      << "the first create's journal entry is written with the finalizer";
   EXPECT_FALSE(token.empty());
   EXPECT_TRUE(tokenWorks(token));
   EXPECT_EQ(json::stringAt(su, {"status", "current", "endDate"}).size(), 10u);

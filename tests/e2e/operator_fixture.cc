@@ -15,12 +15,6 @@
 namespace su::e2e {
 namespace {
 
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string indent(const std::string& text, const std::string& prefix) {
   std::string out;
   size_t start = 0;
@@ -151,7 +145,9 @@ void OperatorTest::restartOperator(std::vector<std::string> extra) {
 
 std::string OperatorTest::kubectl(const std::string& args, bool must) {
   auto r = su::testing::runCommand(cp().kubectl() + " -n " + ns_ + " " + args);
-  if (must) EXPECT_EQ(r.exit_code, 0) << "kubectl " << args << ":\n" << r.output;
+  if (must) {
+    EXPECT_EQ(r.exit_code, 0) << "kubectl " << args << ":\n" << r.output;
+  }
   return r.output;
 }
 

@@ -183,6 +183,7 @@ TEST(RestClient, HandsOverEveryListedItemAsItsPageArrives) {
   ListOptions options;
   options.limit = 25;
   std::set<std::string> names;
+  double before = requestCount("list", "configmaps", "200");
   auto version = client.listEach(kConfigMaps, ns, options, [&](Json&& item) {
     names.insert(item["metadata"]["name"].get<std::string>());
   });
@@ -191,6 +192,7 @@ TEST(RestClient, HandsOverEveryListedItemAsItsPageArrives) {
   size_t mine = 0;
   for (const std::string& n : names) mine += n.rfind("each-", 0) == 0;
   EXPECT_EQ(mine, 60u);
+  EXPECT_EQ(requestCount("list", "configmaps", "200") - before, 3.0);  // 25 + 25 + 10
 }
 
 TEST(RestClient, SelectsByLabelAndByField) {

@@ -228,27 +228,57 @@ const Row kRows[] = {
 
 INSTANTIATE_TEST_SUITE_P(Situations, DecisionTable, ::testing::ValuesIn(kRows));
 
-TEST(ImpliedJournal, ANewServiceUserWithTheFinalizerHasItsFirstRevisionPending) {
+// The name journaled with the finalizer, here under a readable part spec.friendlyName no longer
+// gives: the entry keeps the name the create used.
+ServiceUser journaledWithFinalizer() {
   ServiceUser su = baseUser();
+  ServiceUser earlier = su;
+  earlier.spec.friendly_name = "before rename";
+  su.meta.annotations[kFirstIdentityAnnotation] = friendlyNameFor(friendlyNameBase(earlier), 1);
+  return su;
+}
+
+TEST(ImpliedJournal, TheFirstRevisionIsPendingUnderTheNameJournaledWithTheFinalizer) {
+  ServiceUser su = journaledWithFinalizer();
   ASSERT_TRUE(implyFirstJournal(su, kNow));
   ASSERT_TRUE(su.status.pending.has_value());
   EXPECT_EQ(su.status.pending->revision, 1);
-  EXPECT_EQ(su.status.pending->friendly_name, friendlyNameFor(friendlyNameBase(su), 1));
+  EXPECT_EQ(su.status.pending->friendly_name, su.meta.annotations[kFirstIdentityAnnotation]);
+  EXPECT_EQ(su.status.pending->friendly_name.rfind("before rename-", 0), 0u);
   EXPECT_EQ(su.status.pending->reason, "Initial");
 }
 
-TEST(ImpliedJournal, NothingIsImpliedBeforeTheFinalizer) {
-  ServiceUser su = baseUser();
-  su.meta.finalizers.clear();
-  EXPECT_FALSE(implyFirstJournal(su, kNow));
-  EXPECT_FALSE(su.status.pending.has_value());
+TEST(ImpliedJournal, NothingIsImpliedBeforeTheFinalizerOrWithoutTheAnnotation) {
+  ServiceUser no_finalizer = journaledWithFinalizer();
+  no_finalizer.meta.finalizers.clear();
+  ServiceUser no_annotation = baseUser();
+  EXPECT_FALSE(implyFirstJournal(no_finalizer, kNow));
+  EXPECT_FALSE(implyFirstJournal(no_annotation, kNow));
+  EXPECT_FALSE(no_finalizer.status.pending.has_value());
+  EXPECT_FALSE(no_annotation.status.pending.has_value());
+}
+
+TEST(ImpliedJournal, AnAnnotationNamingAnotherServiceUserOrRevisionIsIgnored) {
+  ServiceUser other = baseUser();
+  other.meta.uid = "uid-2";
+  ServiceUser foreign = journaledWithFinalizer();
+  foreign.meta.annotations[kFirstIdentityAnnotation] = friendlyNameFor(friendlyNameBase(other), 1);
+  ServiceUser second = journaledWithFinalizer();
+  second.meta.annotations[kFirstIdentityAnnotation] = friendlyNameFor(friendlyNameBase(second), 2);
+  ServiceUser bad_chars = journaledWithFinalizer();
+  bad_chars.meta.annotations[kFirstIdentityAnnotation] =
+      "a/b" + friendlyNameFor(friendlyNameBase(bad_chars), 1).substr(3);
+  EXPECT_FALSE(implyFirstJournal(foreign, kNow));
+  EXPECT_FALSE(implyFirstJournal(second, kNow));
+  EXPECT_FALSE(implyFirstJournal(bad_chars, kNow));
 }
 
 TEST(ImpliedJournal, NothingIsImpliedOnceAnyRevisionIsRecorded) {
   ServiceUser current = converged();
-  ServiceUser journaled = baseUser();
+  current.meta.annotations = journaledWithFinalizer().meta.annotations;
+  ServiceUser journaled = journaledWithFinalizer();
   journaled.status.pending = PendingRecord{"Create", 3, "team-signer-r3", "Initial", ""};
-  ServiceUser counted = baseUser();
+  ServiceUser counted = journaledWithFinalizer();
   counted.status.revision = 2;
   EXPECT_FALSE(implyFirstJournal(current, kNow));
   EXPECT_FALSE(implyFirstJournal(counted, kNow));
@@ -258,8 +288,8 @@ TEST(ImpliedJournal, NothingIsImpliedOnceAnyRevisionIsRecorded) {
 }
 
 TEST(ImpliedJournal, TheImpliedRevisionIsLookedUpLikeAWrittenOne) {
-  ServiceUser su = baseUser();
-  implyFirstJournal(su, kNow);
+  ServiceUser su = journaledWithFinalizer();
+  ASSERT_TRUE(implyFirstJournal(su, kNow));
   Observation o{&su, kNow, "", ownedSecret(1, "id-7"), remote("id-7", "x"), std::nullopt};
   EXPECT_EQ(decide(o).kind, StepKind::kAdopt);
   o.secret = {};
