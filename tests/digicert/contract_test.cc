@@ -13,6 +13,7 @@
 #include "pki/key.h"
 #include "pki/pem.h"
 #include "sim_tls.h"
+#include "support/wait.h"
 
 namespace su::digicert {
 namespace {
@@ -120,8 +121,12 @@ TEST_F(ContractTest, CreateReturnsTheTokenOnceAndGetAndListNeverShowIt) {
   if (sim() != nullptr) {
     std::string everything = json::dump(sim()->state());
     EXPECT_EQ(everything.find(created.token.reveal()), std::string::npos);
-    std::string on_disk = su::testing::readFile(sim()->stateDir() + "/state.json");
-    EXPECT_NE(on_disk.find(created.user.id), std::string::npos);
+    // The simulator saves its state a moment after a change.
+    std::string on_disk;
+    EXPECT_TRUE(su::testing::eventually([&] {
+      on_disk = su::testing::readFile(sim()->stateDir() + "/state.json");
+      return on_disk.find(created.user.id) != std::string::npos;
+    })) << "the created user never reached the state file";
     EXPECT_EQ(on_disk.find(created.token.reveal()), std::string::npos);
   }
 }

@@ -212,8 +212,9 @@ int run(int argc, char** argv) {
   int received = 0;
   sigwait(&signals, &received);
   log::info("stopping", {{"signal", received}});
-  // NB: close() waits for open connections; state is saved after every change, so a close that
-  // hangs on a client's idle keep-alive connection is cut short.
+  sim.flush();
+  // NB: close() waits for open connections; the state is saved, so a close that hangs on a
+  // client's idle keep-alive connection is cut short.
   auto closing = std::async(std::launch::async, [&] {
     for (auto* l : {api_listener.get(), control_listener.get(), mtls_listener.get()}) {
       if (l != nullptr) l->close().wait();

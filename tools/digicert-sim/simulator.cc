@@ -137,7 +137,19 @@ Simulator::Simulator(SimConfig config, SimState state, TlsMaterial tls, std::str
   if (config_.api_keys.empty() && state_.generated_api_keys.empty()) {
     state_.generated_api_keys.push_back("sim-" + randomHex(24));
     persist();
+    flush();  // the key is printed next; a restart must still know it
   }
+  saver_ = std::thread([this] { saveLoop(); });
+}
+
+Simulator::~Simulator() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  save_cv_.notify_all();
+  if (saver_.joinable()) saver_.join();
+  flush();
 }
 
 std::vector<std::string> Simulator::adminKeys() const {
@@ -147,8 +159,32 @@ std::vector<std::string> Simulator::adminKeys() const {
 void Simulator::persist() {
   state_.clock_offset_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.offset()).count();
-  Status s = saveState(state_dir_, state_);
+  dirty_ = true;
+}
+
+void Simulator::flush() {
+  std::lock_guard saving(save_mu_);
+  SimState copy;
+  {
+    std::lock_guard lock(mu_);
+    if (!dirty_) return;
+    copy = state_;
+    dirty_ = false;
+  }
+  Status s = saveState(state_dir_, copy);
   if (!s) log::error("cannot save state", {{"error", s.error().message}});
+}
+
+void Simulator::saveLoop() {
+  constexpr auto kSaveInterval = std::chrono::milliseconds(200);
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    save_cv_.wait_for(lock, kSaveInterval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    flush();
+    lock.lock();
+  }
 }
 
 // ---- routing -------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -55,6 +57,12 @@ struct Caller {
 class Simulator {
  public:
   Simulator(SimConfig config, SimState state, TlsMaterial tls, std::string state_dir);
+  ~Simulator();  // saves what is not saved yet
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Writes the state now if it changed since the last save (before the process exits).
+  void flush();
 
   SimResponse handleApi(const SimRequest& request);
   SimResponse handleControl(const SimRequest& request);
@@ -113,7 +121,11 @@ class Simulator {
   SimUser* findByTokenDigest(const std::string& digest);
   void audit(const Caller& caller, const std::string& action, const std::string& resource,
              int status);
+  // Marks the state changed (under mu_). A saver thread writes it at most every kSaveInterval:
+  // rewriting the whole file on every change made the simulator, not the clients, the limit of
+  // a run with thousands of service users.
   void persist();
+  void saveLoop();
 
   SimConfig config_;
   SimState state_;
@@ -125,6 +137,11 @@ class Simulator {
   int64_t creates_committed_ = 0;
   bool private_key_seen_ = false;
   std::mutex mu_;
+  bool dirty_ = false;     // under mu_
+  bool stopping_ = false;  // under mu_
+  std::condition_variable save_cv_;
+  std::mutex save_mu_;  // one save at a time, in the order the copies were taken
+  std::thread saver_;
 };
 
 }  // namespace su::sim
