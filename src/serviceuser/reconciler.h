@@ -72,7 +72,7 @@ class Reconciler {
   Status deliver(Pass& pass, const digicert::ServiceUser& created, SecretString token);
   void strand(Pass& pass, const std::string& id, const std::string& name, const Error& error);
   Status retire(Pass& pass, const std::string& id, const std::string& name, bool deleted_su);
-  Status writeSecret(const ServiceUser& su, const SecretBuilder& build);
+  Status writeSecret(const ServiceUser& su, const SecretBuilder& build, bool seen_absent = false);
   Status writeStatus(Pass& pass);
   kube::Outcome afterError(Pass& pass, const Error& error);
   void event(Pass& pass, kube::EventType type, const std::string& reason, const std::string& action,

@@ -126,22 +126,32 @@ Status Reconciler::deliver(Pass& pass, const digicert::ServiceUser& created, Sec
   d.identity_name = created.friendly_name;
   d.end_date = created.end_date ? formatDate(*created.end_date) : "";
   d.token = std::move(token);
-  return writeSecret(pass.su, [&](json::Json* live) -> std::optional<json::Json> {
-    return live ? replaceToken(pass.su, *live, d) : newSecret(pass.su, d);
-  });
+  // The pass read the Secret live just before the create: when it was absent, the first attempt
+  // creates it without another read (a Secret made meanwhile makes that create fail, and the next
+  // attempt reads it).
+  return writeSecret(
+      pass.su,
+      [&](json::Json* live) -> std::optional<json::Json> {
+        return live ? replaceToken(pass.su, *live, d) : newSecret(pass.su, d);
+      },
+      !pass.obs.secret.exists);
 }
 
 // Reads the Secret live and writes what `build` makes of it (create when absent), retrying
 // conflicts and transient failures a bounded number of times. A Secret this ServiceUser does not
-// own is never written.
-Status Reconciler::writeSecret(const ServiceUser& su, const SecretBuilder& build) {
+// own is never written. `seen_absent`: the caller has just read it live and found none.
+Status Reconciler::writeSecret(const ServiceUser& su, const SecretBuilder& build,
+                               bool seen_absent) {
   Error last = makeError(ErrorKind::kTransient, "Secret not written");
   for (int attempt = 0; attempt < kSecretWriteAttempts; ++attempt) {
     if (attempt > 0) {
       std::this_thread::sleep_for(
           exponentialBackoff(attempt, std::chrono::milliseconds(100), std::chrono::seconds(2)));
     }
-    auto live = client_.get(kube::kSecrets, su.meta.namespace_name, su.spec.secret_name);
+    Result<json::Json> live =
+        attempt == 0 && seen_absent
+            ? Result<json::Json>(makeError(ErrorKind::kNotFound, "seen absent"))
+            : client_.get(kube::kSecrets, su.meta.namespace_name, su.spec.secret_name);
     if (!live && live.error().kind != ErrorKind::kNotFound) {
       last = live.error();
       continue;
