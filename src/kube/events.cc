@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "pki/digest.h"
 
 namespace su::kube {
 namespace {
@@ -18,6 +19,8 @@ metrics::Family<metrics::Counter>& droppedCounter() {
   return family;
 }
 
+// A digest of what makes two events the same: series are kept for their lifetime, one per
+// distinct event, so the key stays small whatever the note's length.
 std::string seriesKey(const ObjectReference& r, EventType type, const std::string& reason,
                       const std::string& action, const std::string& note) {
   std::string key;
@@ -26,7 +29,7 @@ std::string seriesKey(const ObjectReference& r, EventType type, const std::strin
     key.push_back('\x1f');
   }
   key += type == EventType::kWarning ? "W" : "N";
-  return key;
+  return pki::sha256Hex(key);
 }
 
 std::string truncateNote(std::string note) {
